@@ -1,0 +1,12 @@
+"""Every differentiable primitive, one small Function each, and the functions that apply them."""
+
+from neural_arch.ops.elementwise import (abs, add, clip, div, exp, gelu, log, masked_fill,
+                                         maximum, minimum, mul, neg, pow, relu, sigmoid, silu,
+                                         sqrt, sub, tanh, where)
+from neural_arch.ops.reduce import log_softmax, max, mean, min, softmax, sum, var
+from neural_arch.ops.movement import (broadcast_to, concatenate, getitem, pad, permute, reshape,
+                                      split, squeeze, stack, swapaxes, transpose, unsqueeze)
+from neural_arch.ops.matmul import matmul
+from neural_arch.ops.nn_ops import (binary_cross_entropy_with_logits_elementwise,
+                                    cross_entropy_rows, dropout, embedding, layer_norm,
+                                    rms_norm, scaled_dot_product_attention)

@@ -1,0 +1,122 @@
+"""``neural_arch.functional`` (imported as F): stateless layers and losses, PyTorch-shaped.
+
+Everything here composes the differentiable ops in ``neural_arch.ops``; the fused ones (layer
+norm, RMS norm, cross-entropy, attention) run through the kernel registry.
+"""
+
+import numpy as np
+
+from neural_arch import ops
+from neural_arch.core.tensor import Tensor
+from neural_arch.ops import (dropout, gelu, log_softmax, pad, relu, silu, softmax,  # noqa: F401
+                             embedding, scaled_dot_product_attention)
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def linear(x, weight, bias=None):
+    """y = x Wᵀ + b with W stored (out_features, in_features) as in PyTorch."""
+    if x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
+                         f"weight expects {weight.shape[1]} (weight shape {weight.shape})")
+    y = ops.matmul(x, ops.transpose(weight))
+    return y if bias is None else y + bias
+
+
+def _reduce(loss, reduction, count=None, name="loss"):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+    if reduction == "none":
+        return loss
+    total = ops.sum(loss)
+    if reduction == "sum":
+        return total
+    return total / (loss.size if count is None else max(count, 1))
+
+
+def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+    """Cross-entropy of ``logits`` (..., C) against integer class ``targets`` (...).
+
+    With label smoothing ε: loss = (1-ε)·(-log p_target) + ε·mean_c(-log p_c), as in PyTorch.
+    ``reduction="mean"`` averages over targets that are not ``ignore_index``.
+    """
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1); got {label_smoothing}")
+    target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    loss = ops.cross_entropy_rows(logits, target_array, ignore_index)
+    valid = target_array != ignore_index
+    if label_smoothing > 0.0:
+        uniform = -ops.mean(log_softmax(logits, axis=-1), axis=-1)
+        uniform = uniform * valid.astype(logits.dtype)
+        loss = loss * (1.0 - label_smoothing) + uniform * label_smoothing
+    return _reduce(loss, reduction, int(valid.sum()), "cross_entropy")
+
+
+def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+    """-[t·log σ(x) + (1-t)·log(1-σ(x))], computed stably from the logits."""
+    targets = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets,
+                                                                            dtype=logits.dtype))
+    loss = ops.binary_cross_entropy_with_logits_elementwise(logits, targets)
+    return _reduce(loss, reduction, name="binary_cross_entropy_with_logits")
+
+
+def mse_loss(prediction, target, reduction="mean"):
+    """(prediction - target)², reduced."""
+    if prediction.shape != target.shape:
+        raise ValueError(f"mse_loss: prediction {prediction.shape} and target {target.shape} "
+                         f"must have the same shape")
+    diff = prediction - target
+    return _reduce(diff * diff, reduction, name="mse_loss")
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last axis: (x - mean)/sqrt(var + eps)·weight + bias."""
+    n = normalized_shape if isinstance(normalized_shape, int) else normalized_shape[-1]
+    if x.shape[-1] != n:
+        raise ValueError(f"layer_norm: last dimension of input {x.shape} is not {n}")
+    weight = weight if weight is not None else Tensor(np.ones(n, dtype=x.dtype))
+    bias = bias if bias is not None else Tensor(np.zeros(n, dtype=x.dtype))
+    return ops.layer_norm(x, weight, bias, eps)
+
+
+def rms_norm(x, weight, eps=1e-6):
+    """x / sqrt(mean(x²) + eps) · weight over the last axis."""
+    if x.shape[-1] != weight.shape[-1]:
+        raise ValueError(f"rms_norm: last dimension of input {x.shape} does not match weight "
+                         f"{weight.shape}")
+    return ops.rms_norm(x, weight, eps)
+
+
+def normalize(x, p=2, axis=-1, eps=1e-12):
+    """x / max(‖x‖_2, eps) along ``axis`` (L2 only, like the common use in CLIP)."""
+    if p != 2:
+        raise ValueError(f"normalize: only p=2 is supported; got p={p}")
+    norm = ops.sqrt(ops.sum(x * x, axis=axis, keepdims=True))
+    return x / ops.maximum(norm, eps)
+
+
+def one_hot(indices, num_classes, dtype=np.float32):
+    """(..., num_classes) one-hot encoding of integer ``indices`` (a constant, no gradient)."""
+    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers; got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"one_hot: indices must lie in [0, {num_classes}); got values from "
+                         f"{idx.min()} to {idx.max()}")
+    return Tensor(np.eye(num_classes, dtype=dtype)[idx])
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D convolution (cross-correlation) on (N, C, H, W) with weight (O, C, kh, kw)."""
+    from neural_arch.ops.conv import conv2d as _conv2d
+    return _conv2d(x, weight, bias, stride=stride, padding=padding)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    from neural_arch.ops.conv import max_pool2d as _max_pool2d
+    return _max_pool2d(x, kernel_size, stride=stride, padding=padding)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    from neural_arch.ops.conv import avg_pool2d as _avg_pool2d
+    return _avg_pool2d(x, kernel_size, stride=stride, padding=padding)

@@ -1,0 +1,187 @@
+"""Neural-network primitives: embedding lookup, dropout, and the fused ops that run through the
+kernel registry (layer norm, RMS norm, cross-entropy, attention).
+
+The fused ops keep autograd thin: forward asks a kernel for ``(out, cache)``, backward hands the
+cache back to the matching backward kernel. Which implementation runs (NumPy reference or Numba)
+is the registry's choice (``neural_arch.kernels``), invisible to the model.
+"""
+
+import numpy as np
+
+from neural_arch import kernels
+from neural_arch.core.function import Function
+from neural_arch.core.tensor import Tensor
+
+
+class Embedding(Function):
+    """out[...] = weight[idx[...]];  d weight[r] = Σ of the gradients of every position reading r."""
+
+    def forward(self, weight, indices=None):
+        self.indices, self.weight_shape = indices, weight.shape
+        return weight[indices]
+
+    def backward(self, grad):
+        d_weight = np.zeros(self.weight_shape, dtype=grad.dtype)
+        # (N,) rows and (N, D) gradients; add.at sums repeated rows instead of overwriting.
+        np.add.at(d_weight, self.indices.reshape(-1), grad.reshape(-1, self.weight_shape[1]))
+        return d_weight
+
+
+class Dropout(Function):
+    """Inverted dropout: keep each element with probability 1-p and scale it by 1/(1-p)."""
+
+    def forward(self, x, p=0.5, rng=None):
+        keep = rng.random(x.shape) >= p
+        self.scale_mask = keep.astype(x.dtype) / x.dtype.type(1.0 - p)
+        return x * self.scale_mask
+
+    def backward(self, grad):
+        return grad * self.scale_mask
+
+
+class LayerNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) · weight + bias over the last axis."""
+
+    def forward(self, x, weight, bias, eps=1e-5):
+        out, self.cache = kernels.layer_norm_forward(x, weight, bias, eps)
+        return out
+
+    def backward(self, grad):
+        return kernels.layer_norm_backward(grad, self.cache)
+
+
+class RMSNorm(Function):
+    """y = x / sqrt(mean(x²) + eps) · weight over the last axis."""
+
+    def forward(self, x, weight, eps=1e-6):
+        out, self.cache = kernels.rms_norm_forward(x, weight, eps)
+        return out
+
+    def backward(self, grad):
+        return kernels.rms_norm_backward(grad, self.cache)
+
+
+class CrossEntropyRows(Function):
+    """Per-row loss -log softmax(logits)[target], fused (the softmax is never stored).
+
+    ``logits`` (..., V) and integer ``targets`` (...) give losses (...); rows whose target is
+    ``ignore_index`` get loss 0 and no gradient.
+    """
+
+    def forward(self, logits, targets=None, ignore_index=-100):
+        self.shape = logits.shape
+        rows = logits.reshape(-1, logits.shape[-1])  # (N, V)
+        losses, self.cache = kernels.cross_entropy_forward(rows, targets.reshape(-1),
+                                                           ignore_index)
+        return losses.reshape(logits.shape[:-1])
+
+    def backward(self, grad):
+        d_rows = kernels.cross_entropy_backward(grad.reshape(-1), self.cache)
+        return d_rows.reshape(self.shape)
+
+
+class ScaledDotProductAttention(Function):
+    """softmax(q kᵀ · scale + mask) v on (B, H, T, D), FlashAttention-style in the kernel."""
+
+    def forward(self, q, k, v, causal=False, key_padding_mask=None, scale=None):
+        out, self.cache = kernels.attention_forward(q, k, v, causal, key_padding_mask, scale)
+        return out
+
+    def backward(self, grad):
+        return kernels.attention_backward(np.ascontiguousarray(grad), self.cache)
+
+
+def _index_array(indices, name):
+    array = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name}: indices must be integers; got dtype {array.dtype}")
+    return array
+
+
+def embedding(weight, indices):
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices`` (any shape)."""
+    idx = _index_array(indices, "embedding")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"embedding: indices must lie in [0, {n}); got values from "
+                         f"{idx.min()} to {idx.max()}")
+    return Embedding.apply(weight, indices=idx)
+
+
+def dropout(x, p=0.5, training=True, rng=None):
+    """Inverted dropout; identity when ``p == 0`` or not ``training``. ``rng``: a
+    ``np.random.Generator`` (required when it actually drops, so runs are reproducible)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1]; got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"dropout: rng must be a np.random.Generator; got {type(rng).__name__}")
+    return Dropout.apply(x, p=p, rng=rng)
+
+
+def layer_norm(x, weight, bias, eps=1e-5):
+    return LayerNorm.apply(x, weight, bias, eps=eps)
+
+
+def rms_norm(x, weight, eps=1e-6):
+    return RMSNorm.apply(x, weight, eps=eps)
+
+
+def cross_entropy_rows(logits, targets, ignore_index=-100):
+    """Unreduced cross-entropy per row; see ``CrossEntropyRows``."""
+    t = _index_array(targets, "cross_entropy")
+    if t.shape != logits.shape[:-1]:
+        raise ValueError(f"cross_entropy: targets of shape {t.shape} do not match logits of "
+                         f"shape {logits.shape} (expected {logits.shape[:-1]})")
+    valid = t != ignore_index
+    if np.any(valid & ((t < 0) | (t >= logits.shape[-1]))):
+        raise ValueError(f"cross_entropy: targets must lie in [0, {logits.shape[-1]}) or equal "
+                         f"ignore_index={ignore_index}")
+    return CrossEntropyRows.apply(logits, targets=t, ignore_index=ignore_index)
+
+
+def scaled_dot_product_attention(q, k, v, causal=False, key_padding_mask=None, scale=None):
+    """Attention on (B, H, Tq, D) queries and (B, H, Tk, D) keys/values.
+
+    ``key_padding_mask``: bool (B, Tk), True where the key is a real token. ``causal`` aligns
+    queries to the end of the keys, so a single query (decoding with a KV cache) sees them all.
+    """
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
+        raise ValueError(f"scaled_dot_product_attention: q, k, v must be (B, H, T, D); got "
+                         f"{q.shape}, {k.shape}, {v.shape}")
+    if k.shape != v.shape or q.shape[:2] != k.shape[:2] or q.shape[3] != k.shape[3]:
+        raise ValueError(f"scaled_dot_product_attention: incompatible shapes q {q.shape}, "
+                         f"k {k.shape}, v {v.shape}")
+    mask = None
+    if key_padding_mask is not None:
+        mask = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
+                          else key_padding_mask).astype(bool)
+        if mask.shape != (k.shape[0], k.shape[2]):
+            raise ValueError(f"scaled_dot_product_attention: key_padding_mask has shape "
+                             f"{mask.shape}, expected (B, Tk) = {(k.shape[0], k.shape[2])}")
+    return ScaledDotProductAttention.apply(q, k, v, causal=causal, key_padding_mask=mask,
+                                           scale=scale)
+
+
+class BCEWithLogits(Function):
+    """loss = max(x, 0) - x·t + log(1 + exp(-|x|)) (stable);  d/dx = sigmoid(x) - t."""
+
+    def forward(self, x, t):
+        self.x, self.t = x, t
+        return np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(self, grad):
+        from neural_arch.ops.elementwise import _sigmoid
+        grad_x = grad * (_sigmoid(self.x) - self.t)
+        grad_t = -grad * self.x if self.needs_input_grad[1] else None
+        return grad_x, grad_t
+
+
+def binary_cross_entropy_with_logits_elementwise(logits, targets):
+    if logits.shape != targets.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: logits {logits.shape} and targets "
+                         f"{targets.shape} must have the same shape")
+    return BCEWithLogits.apply(logits, targets)
