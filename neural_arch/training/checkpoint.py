@@ -1,0 +1,322 @@
+"""Checkpoints: JSON metadata as documented in ``checkpoints/README.md``, weights in safetensors.
+
+One checkpoint is two files in one directory (conventionally ``<root>/<model>/``)::
+
+    <model>_epoch_<N>.json          N = epochs completed; inside, "epoch": N - 1 (0-indexed)
+    <model>_epoch_<N>.safetensors   every array: "model.*", "optim.*", "rng.*" (see pack_state)
+
+The JSON names the weights file with its SHA-256 and size, so a loader can prove that the arrays
+are the ones the metadata describes. Each file is written atomically (``atomic_write.py``),
+weights first and JSON last: the JSON is the completeness marker, so a crash at any instant
+leaves every earlier checkpoint loadable, and at worst an orphan ``.<name>.<pid>.<hex>.tmp``
+that ``find_checkpoints`` ignores.
+Nothing here unpickles or executes anything read from disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import re
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load as load_safetensors
+from safetensors.numpy import save as save_safetensors
+
+from .atomic_write import atomic_write, temp_path_for
+from .checkpoint_validation import (SCHEMA_VERSION, CheckpointError, metadata_problems,
+                                    read_verified_weights, to_json_safe)
+
+__all__ = [
+    "CheckpointError", "save_checkpoint", "load_checkpoint", "load_checkpoint_tensors",
+    "checkpoint_problems", "validate_checkpoint", "find_checkpoints", "latest_checkpoint",
+    "ensure_writable", "pack_state", "unpack_state", "to_json_safe", "checkpoint_filename",
+]
+
+_NAME = re.compile(r"^(?P<model>[A-Za-z0-9][A-Za-z0-9_.-]*)_epoch_(?P<n>\d+)\.json(?:\.gz)?$")
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_STATE_PREFIXES = ("model.", "optim.", "rng.")
+
+
+def checkpoint_filename(model_name: str, epochs_completed: int, compress: bool = False) -> str:
+    """``<model>_epoch_<N>.json`` (or ``.json.gz``), N being the number of epochs completed."""
+    if not isinstance(model_name, str) or not _MODEL_NAME.match(model_name):
+        raise ValueError(f"model_name must be letters, digits, '_', '.', '-' (no path "
+                         f"separators), got {model_name!r}")
+    if isinstance(epochs_completed, bool) or not isinstance(epochs_completed, int) \
+            or epochs_completed < 1:
+        raise ValueError(f"epochs_completed must be an int >= 1, got {epochs_completed!r}")
+    return f"{model_name}_epoch_{epochs_completed}.json" + (".gz" if compress else "")
+
+
+# ------------------------------------------------------------------------------- writing
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        raise CheckpointError(path, f"cannot write: {exc}") from exc
+
+
+def ensure_writable(directory: str | os.PathLike) -> Path:
+    """Create ``directory`` and prove that files can be written there; returns it as a Path.
+
+    The trainer calls this before the first epoch, so that a bad checkpoint directory fails in
+    a second rather than after an hour of training. Raises ``CheckpointError`` naming it.
+    """
+    directory = Path(directory)
+    probe = temp_path_for(directory / "write-probe")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            os.write(fd, b"probe")
+        finally:
+            os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CheckpointError(directory, f"checkpoint directory is not writable: {exc}") from exc
+    return directory
+
+
+
+
+def _check_tensors(tensors: dict) -> dict[str, np.ndarray]:
+    if not isinstance(tensors, dict):
+        raise TypeError(f"tensors must be a dict of str -> np.ndarray, got {type(tensors)}")
+    checked = {}
+    for key, array in tensors.items():
+        if not isinstance(key, str) or not isinstance(array, np.ndarray):
+            raise TypeError(f"tensors[{key!r}] must be a str key with an np.ndarray value, got "
+                            f"{type(key).__name__} -> {type(array).__name__}")
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"tensors[{key!r}] has dtype {array.dtype}; safetensors stores "
+                            "only bool, integer and float arrays")
+        # safetensors reads raw memory from the data pointer: a strided view would be garbage.
+        checked[key] = np.require(array, requirements="C")  # keeps 0-d arrays 0-d
+    return checked
+
+
+def _weights_name(directory: Path, stem: str, sha256: str) -> str:
+    """The weights file name for a new checkpoint ``stem``.
+
+    Normally ``<stem>.safetensors``. When re-saving an epoch whose weights already exist, the
+    new weights take a content-named sibling instead: replacing the old file in place would
+    leave the old JSON pointing at new bytes (a hash mismatch) if we crashed before the new
+    JSON landed. The stale sibling is deleted once the new JSON is in place.
+    """
+    plain = f"{stem}.safetensors"
+    return plain if not (directory / plain).exists() else f"{stem}-{sha256[:12]}.safetensors"
+
+
+def _remove_stale_siblings(directory: Path, stem: str, keep: set[str]) -> None:
+    """After a save commits, drop this epoch's superseded JSON / weights files."""
+    stale = re.compile(rf"^{re.escape(stem)}(?:-[0-9a-f]{{12}})?\.(?:safetensors|json|json\.gz)$")
+    for path in directory.iterdir():
+        if stale.match(path.name) and path.name not in keep:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def save_checkpoint(directory: str | os.PathLike, model_name: str, epochs_completed: int,
+                    metadata: dict, tensors: dict[str, np.ndarray],
+                    compress: bool = False) -> Path:
+    """Write ``<model_name>_epoch_<epochs_completed>.json`` and its weights into ``directory``.
+
+    ``directory`` is the model's own folder (the trainer passes ``<root>/<model_name>``); it is
+    created if missing. ``metadata`` is the documented JSON content (epoch, step, config,
+    metrics, extensions). Added here: ``epoch`` (= epochs_completed - 1) if absent,
+    ``epochs_completed``, ``schema_version``, ``model``, ``created_at`` (UTC ISO 8601) if absent,
+    and ``weights`` = {"file", "sha256", "bytes"}. ``tensors`` maps names to arrays, normally
+    built by ``pack_state``. ``compress=True`` writes ``.json.gz``. Returns the JSON path.
+
+    Raises:
+        ValueError: a non-finite float in ``metadata`` (the message names its key path), a bad
+            model name, or an ``epoch`` that disagrees with ``epochs_completed``.
+        TypeError: a metadata value without JSON form, or a tensor that is not an array.
+        CheckpointError: the files cannot be written. Earlier checkpoints are untouched.
+    """
+    json_name = checkpoint_filename(model_name, epochs_completed, compress)
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    meta = to_json_safe(metadata)  # Fails on NaN before anything touches the disk.
+    meta.setdefault("epoch", epochs_completed - 1)
+    if meta["epoch"] != epochs_completed - 1:
+        raise ValueError(f"metadata['epoch'] is {meta['epoch']!r} but epochs_completed is "
+                         f"{epochs_completed}; 'epoch' is 0-indexed, so it must be "
+                         f"{epochs_completed - 1}")
+    meta["epochs_completed"] = epochs_completed
+    meta["schema_version"] = SCHEMA_VERSION
+    meta["model"] = model_name
+    meta.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    # Serialising first costs one extra copy of the weights in memory but lets the hash (and so
+    # the file name) be known before the first byte is written.
+    blob = save_safetensors(_check_tensors(tensors))
+    sha256 = hashlib.sha256(blob).hexdigest()
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CheckpointError(directory, f"cannot create checkpoint directory: {exc}") from exc
+    stem = f"{model_name}_epoch_{epochs_completed}"
+    weights_name = _weights_name(directory, stem, sha256)
+    meta["weights"] = {"file": weights_name, "sha256": sha256, "bytes": len(blob)}
+
+    text = json.dumps(meta, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    data = text.encode("utf-8")
+    if compress:
+        data = gzip.compress(data, mtime=0)  # mtime=0: same content, same bytes.
+    _write(directory / weights_name, blob)
+    _write(directory / json_name, data)  # Last: the checkpoint now exists.
+    _remove_stale_siblings(directory, stem, keep={weights_name, json_name})
+    return directory / json_name
+
+
+# ------------------------------------------------------------------------------ loading
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"non-finite number {name} (strict JSON has no NaN or Infinity)")
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint's JSON (``.json`` or ``.json.gz``) and return it as a dict.
+
+    Raises ``CheckpointError`` naming the file when it is missing, unreadable, corrupt or
+    truncated, or when its top level is not a JSON object.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CheckpointError(path, "file not found") from exc
+    except OSError as exc:
+        raise CheckpointError(path, f"cannot read: {exc}") from exc
+    try:
+        if path.name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+        meta = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise CheckpointError(path, f"corrupt or truncated gzip data: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(path, f"not UTF-8 text: {exc}") from exc
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError, as is _reject_constant.
+        raise CheckpointError(path, f"corrupt or truncated JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise CheckpointError(path, f"top level must be a JSON object, got "
+                                    f"{type(meta).__name__}")
+    return meta
+
+
+def load_checkpoint_tensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Load the arrays of the checkpoint whose JSON is at ``path``.
+
+    The weights file is read once; those same bytes are hashed and then parsed, so what is
+    returned is exactly what was verified. Raises ``CheckpointError`` when the weights entry is
+    missing, its path is absolute or escapes the directory, or the size or hash do not match.
+    """
+    path = Path(path)
+    blob = read_verified_weights(path, load_checkpoint(path))
+    try:
+        return load_safetensors(blob)
+    except SafetensorError as exc:
+        raise CheckpointError(path, f"weights are not valid safetensors: {exc}") from exc
+
+
+def checkpoint_problems(path: str | os.PathLike, require_weights: bool = True) -> list[str]:
+    """Every problem found with the checkpoint at ``path``; an empty list means valid.
+
+    Covers reading (missing, corrupt, truncated), the schema (see ``metadata_problems``), a
+    file name whose epoch disagrees with the JSON, and the weights (missing entry or file, path
+    escaping the directory, size or hash mismatch). ``require_weights=False`` accepts
+    metadata-only checkpoints such as those of the original documented format.
+    """
+    path = Path(path)
+    try:
+        meta = load_checkpoint(path)
+    except CheckpointError as exc:
+        return [str(exc)]
+    problems = metadata_problems(meta)
+    named = _NAME.match(path.name)
+    epoch = meta.get("epoch")
+    if named and isinstance(epoch, int) and int(named["n"]) != epoch + 1:
+        problems.append(f"file name says epoch {named['n']} but 'epoch' is {epoch} "
+                        f"(file names count completed epochs, 'epoch' is 0-indexed)")
+    if require_weights or "weights" in meta:
+        try:
+            read_verified_weights(path, meta)
+        except CheckpointError as exc:
+            problems.append(exc.problem)
+    return problems
+
+
+def validate_checkpoint(path: str | os.PathLike, require_weights: bool = True) -> bool:
+    """Print whether the checkpoint at ``path`` is valid and return it; never raises."""
+    try:
+        problems = checkpoint_problems(path, require_weights)
+    except Exception as exc:  # A validator must report, not crash the loop that calls it.
+        problems = [f"unexpected error: {exc!r}"]
+    if problems:
+        print(f"❌ Checkpoint {path} validation failed: {'; '.join(problems)}")
+        return False
+    print(f"✅ Checkpoint {path} is valid")
+    return True
+
+
+# ----------------------------------------------------------------- listing and state dicts
+
+
+def find_checkpoints(directory: str | os.PathLike, model_name: str | None = None) -> list[Path]:
+    """Checkpoint JSON files in ``directory``, oldest epoch first (epoch_10 after epoch_9).
+
+    Temp files from interrupted writes and weights files are never listed. A missing directory
+    gives an empty list.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        named = _NAME.match(path.name)
+        if named and path.is_file() and model_name in (None, named["model"]):
+            found.append((int(named["n"]), path.name, path))
+    return [path for _, _, path in sorted(found)]
+
+
+def latest_checkpoint(directory: str | os.PathLike, model_name: str | None = None) -> Path | None:
+    """The checkpoint with the most completed epochs in ``directory``, or None if there is none."""
+    found = find_checkpoints(directory, model_name)
+    return found[-1] if found else None
+
+
+def pack_state(model_state: dict[str, np.ndarray], optim_state_arrays: dict | None = None,
+               rng_state_arrays: dict | None = None) -> dict[str, np.ndarray]:
+    """One flat tensor dict for ``save_checkpoint``: keys prefixed "model.", "optim.", "rng."."""
+    packed = {}
+    for prefix, group in zip(_STATE_PREFIXES, (model_state, optim_state_arrays,
+                                               rng_state_arrays)):
+        for key, array in (group or {}).items():
+            packed[prefix + key] = array
+    return _check_tensors(packed)
+
+
+def unpack_state(tensors: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
+    """Split a loaded tensor dict back into (model_state, optim_state, rng_state)."""
+    groups: tuple[dict, dict, dict] = ({}, {}, {})
+    for key, array in tensors.items():
+        for group, prefix in zip(groups, _STATE_PREFIXES):
+            if key.startswith(prefix):
+                group[key[len(prefix):]] = array
+                break
+        else:
+            raise ValueError(f"tensor {key!r} has none of the prefixes {_STATE_PREFIXES}")
+    return groups

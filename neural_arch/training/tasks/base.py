@@ -1,0 +1,72 @@
+"""What a task adapter gives the model-agnostic trainer.
+
+A task owns its dataset and knows how one family of models consumes it:
+
+* ``train_batches(batch_size, rng)`` yields training batches (any object the task understands);
+* ``train_loss(model, batch) -> (loss Tensor, stats)`` runs the model on one batch;
+* ``summarize(stats_list) -> dict`` turns an epoch's stats into the documented train metrics;
+* ``evaluate(model, split) -> (metrics dict, extras dict)``: metrics go to ``metrics.val``,
+  extras are the family's documented top-level keys (``generation_samples``, ...);
+* ``dataset_info()`` describes the data for the checkpoint's ``dataset`` field;
+* ``model_overrides()`` gives model settings that follow from the data (vocabulary size, ...);
+* ``throughput_unit`` names what ``items(batch)`` counts, for the progress bar.
+"""
+
+import numpy as np
+
+from neural_arch.core.grad_mode import no_grad
+from neural_arch.data.batching import iterate_minibatches
+
+
+class Task:
+    throughput_unit = "samples"
+    splits = ("train", "val", "test")
+
+    def __init__(self, config):
+        self.config = config
+
+    def model_overrides(self):
+        return {}
+
+    def dataset_info(self):
+        raise NotImplementedError
+
+    def train_arrays(self):
+        """The tuple of aligned training arrays that batches are cut from."""
+        raise NotImplementedError
+
+    def split_arrays(self, split):
+        raise NotImplementedError
+
+    def train_batches(self, batch_size, rng):
+        return iterate_minibatches(self.train_arrays(), batch_size, shuffle=True, rng=rng)
+
+    def eval_batches(self, split, batch_size):
+        return iterate_minibatches(self.split_arrays(split), batch_size, shuffle=False)
+
+    def items(self, batch):
+        return len(batch[0])
+
+    def train_loss(self, model, batch):
+        raise NotImplementedError
+
+    def summarize(self, stats_list):
+        raise NotImplementedError
+
+    def evaluate(self, model, split):
+        raise NotImplementedError
+
+
+def run_eval(model, fn):
+    """Call ``fn()`` with the model in eval mode and no graph; restore the previous mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return fn()
+    finally:
+        model.train(was_training)
+
+
+def as_int(array):
+    return np.asarray(array, dtype=np.int64)
