@@ -53,13 +53,15 @@ def _analytic_vjp(fn, inputs, checked, v):
 
 
 def _output_at(fn, inputs, i, flat_index, value):
-    data = inputs[i].data.reshape(-1)
-    saved = data[flat_index]
-    data[flat_index] = value
+    data = inputs[i].data
+    # An n-d index, not data.reshape(-1): that is a copy for a non-contiguous (transposed) array.
+    where = np.unravel_index(flat_index, data.shape)
+    saved = data[where]
+    data[where] = value
     try:
         return np.array(_evaluate(fn, inputs).data, dtype=np.float64)
     finally:
-        data[flat_index] = saved
+        data[where] = saved
 
 
 def _fail(name, where, analytic, numeric):

@@ -13,6 +13,7 @@ changes a gradient.
 
 import numpy as np
 
+from neural_arch import profiler as _profiler
 from neural_arch.core.tensor import Tensor
 
 
@@ -72,7 +73,10 @@ def backward(root, grad=None, retain_graph=False):
             else:
                 node.grad += g
             continue
-        input_grads = fn.backward(g)
+        if _profiler.active:  # one attribute read when not profiling
+            input_grads = _profiler.record_backward(fn, g)
+        else:
+            input_grads = fn.backward(g)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for i, (parent, pg) in enumerate(zip(fn.parents, input_grads)):

@@ -13,6 +13,7 @@ output carries no ``_ctx`` and nothing is kept alive.
 
 import numpy as np
 
+from neural_arch import profiler as _profiler
 from neural_arch.core.grad_mode import is_grad_enabled
 from neural_arch.core.tensor import Tensor
 
@@ -33,6 +34,10 @@ class Function:
         """Run the op on Tensors (non-Tensor inputs become constant tensors) and link the graph."""
         parents = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         fn = cls(*parents)
-        out = fn.forward(*(p.data for p in parents), **options)
+        arrays = tuple(p.data for p in parents)
+        if _profiler.active:  # one attribute read when not profiling
+            out = _profiler.record_forward(fn, arrays, options)
+        else:
+            out = fn.forward(*arrays, **options)
         track = is_grad_enabled() and any(fn.needs_input_grad)
         return Tensor._from_op(np.asarray(out), fn if track else None)

@@ -1,0 +1,194 @@
+"""Compute kernels: arrays in, arrays out, no Tensor and no autograd.
+
+Every kernel exists twice with one signature and docstring: ``<name>_reference`` (vectorised
+NumPy, the readable definition every fast version is checked against) and ``<name>_numba``
+(compiled with Numba, parallel over rows or (batch, head) pairs). Forward kernels return
+``(out, cache)`` and backward kernels take ``(dout, cache)``; the caches of the two versions are
+interchangeable.
+
+The functions below without a suffix dispatch to the active backend:
+
+    matmul, attention_forward, attention_backward, layer_norm_forward, layer_norm_backward,
+    rms_norm_forward, rms_norm_backward, gelu_forward, gelu_backward,
+    cross_entropy_forward, cross_entropy_backward, adamw_step
+
+Choosing the backend: the default is "numba"; the environment variable
+``NEURAL_ARCH_KERNELS=numpy|numba`` overrides it when this module is first imported; at run time
+``set_backend(name)`` switches and ``with use_backend(name):`` switches and restores. If Numba
+cannot be imported the backend falls back to "numpy" with one warning.
+
+One exception per kernel is deliberate: ``matmul`` runs np.matmul (BLAS) under both backends,
+because BLAS was measured faster than our Numba kernel at every size (numbers in matmul.py).
+"""
+
+import contextlib
+import os
+import warnings
+
+from neural_arch.kernels import _jit
+from neural_arch.kernels.adamw import adamw_step_numba, adamw_step_reference
+from neural_arch.kernels.attention import (
+    attention_backward_numba,
+    attention_backward_reference,
+    attention_forward_numba,
+    attention_forward_reference,
+)
+from neural_arch.kernels.cross_entropy import (
+    cross_entropy_backward_numba,
+    cross_entropy_backward_reference,
+    cross_entropy_forward_numba,
+    cross_entropy_forward_reference,
+)
+from neural_arch.kernels.gelu import (
+    gelu_backward_numba,
+    gelu_backward_reference,
+    gelu_forward_numba,
+    gelu_forward_reference,
+)
+from neural_arch.kernels.layer_norm import (
+    layer_norm_backward_numba,
+    layer_norm_backward_reference,
+    layer_norm_forward_numba,
+    layer_norm_forward_reference,
+    rms_norm_backward_numba,
+    rms_norm_backward_reference,
+    rms_norm_forward_numba,
+    rms_norm_forward_reference,
+)
+from neural_arch.kernels.matmul import matmul_numba, matmul_reference
+
+ENV_VAR = "NEURAL_ARCH_KERNELS"
+BACKENDS = ("numpy", "numba")
+
+# Kernel name -> implementation per backend. matmul maps to BLAS under both (see module docstring).
+_TABLE = {
+    "matmul": {"numpy": matmul_reference, "numba": matmul_reference},
+    "attention_forward": {"numpy": attention_forward_reference,
+                          "numba": attention_forward_numba},
+    "attention_backward": {"numpy": attention_backward_reference,
+                           "numba": attention_backward_numba},
+    "layer_norm_forward": {"numpy": layer_norm_forward_reference,
+                           "numba": layer_norm_forward_numba},
+    "layer_norm_backward": {"numpy": layer_norm_backward_reference,
+                            "numba": layer_norm_backward_numba},
+    "rms_norm_forward": {"numpy": rms_norm_forward_reference, "numba": rms_norm_forward_numba},
+    "rms_norm_backward": {"numpy": rms_norm_backward_reference, "numba": rms_norm_backward_numba},
+    "gelu_forward": {"numpy": gelu_forward_reference, "numba": gelu_forward_numba},
+    "gelu_backward": {"numpy": gelu_backward_reference, "numba": gelu_backward_numba},
+    "cross_entropy_forward": {"numpy": cross_entropy_forward_reference,
+                              "numba": cross_entropy_forward_numba},
+    "cross_entropy_backward": {"numpy": cross_entropy_backward_reference,
+                               "numba": cross_entropy_backward_numba},
+    "adamw_step": {"numpy": adamw_step_reference, "numba": adamw_step_numba},
+}
+
+_fallback_warned = False
+
+
+def _resolve(name, source):
+    """Validate a backend name; fall back from numba to numpy (warning once) if Numba is absent."""
+    global _fallback_warned
+    if name not in BACKENDS:
+        raise ValueError(f"{source} must be one of {BACKENDS}, got {name!r}")
+    if name == "numba" and not _jit.NUMBA_AVAILABLE:
+        if not _fallback_warned:
+            warnings.warn(f"Numba could not be imported ({_jit.NUMBA_IMPORT_ERROR}); "
+                          "neural_arch kernels fall back to the NumPy backend", RuntimeWarning,
+                          stacklevel=3)
+            _fallback_warned = True
+        return "numpy"
+    return name
+
+
+_active = _resolve(os.environ.get(ENV_VAR, "numba").strip().lower() or "numba", ENV_VAR)
+
+
+def active_backend():
+    """The backend the dispatch functions use now: "numpy" or "numba"."""
+    return _active
+
+
+def set_backend(name):
+    """Switch every dispatch function to backend ``name`` ("numpy" or "numba")."""
+    global _active
+    _active = _resolve(name, "backend")
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """``with use_backend("numpy"): ...`` runs the block on that backend, then restores."""
+    previous = _active
+    set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
+
+
+def get_kernel(name, backend=None):
+    """The implementation of kernel ``name`` for ``backend`` (default: the active one)."""
+    return _TABLE[name][backend or _active]
+
+
+# --------------------------------------------------------------------- dispatch (one per kernel)
+
+def matmul(a, b):
+    """a @ b with broadcast batch dims; see matmul.py."""
+    return _TABLE["matmul"][_active](a, b)
+
+
+def attention_forward(q, k, v, causal=False, key_padding_mask=None, scale=None):
+    """Scaled dot-product attention -> (out, cache); see attention.py."""
+    return _TABLE["attention_forward"][_active](q, k, v, causal, key_padding_mask, scale)
+
+
+def attention_backward(dout, cache):
+    """-> (dq, dk, dv); see attention.py."""
+    return _TABLE["attention_backward"][_active](dout, cache)
+
+
+def layer_norm_forward(x, weight, bias, eps=1e-5):
+    """LayerNorm over the last axis -> (out, cache); see layer_norm.py."""
+    return _TABLE["layer_norm_forward"][_active](x, weight, bias, eps)
+
+
+def layer_norm_backward(dout, cache):
+    """-> (dx, dweight, dbias); see layer_norm.py."""
+    return _TABLE["layer_norm_backward"][_active](dout, cache)
+
+
+def rms_norm_forward(x, weight, eps=1e-6):
+    """RMSNorm over the last axis -> (out, cache); see layer_norm.py."""
+    return _TABLE["rms_norm_forward"][_active](x, weight, eps)
+
+
+def rms_norm_backward(dout, cache):
+    """-> (dx, dweight); see layer_norm.py."""
+    return _TABLE["rms_norm_backward"][_active](dout, cache)
+
+
+def gelu_forward(x, approximate="none"):
+    """GELU, approximate "none" (erf) or "tanh" -> (out, cache); see gelu.py."""
+    return _TABLE["gelu_forward"][_active](x, approximate)
+
+
+def gelu_backward(dout, cache):
+    """-> dx; see gelu.py."""
+    return _TABLE["gelu_backward"][_active](dout, cache)
+
+
+def cross_entropy_forward(logits, targets, ignore_index=-100):
+    """Per-row fused log-softmax + NLL -> (losses, cache); see cross_entropy.py."""
+    return _TABLE["cross_entropy_forward"][_active](logits, targets, ignore_index)
+
+
+def cross_entropy_backward(dlosses, cache):
+    """-> dlogits; see cross_entropy.py."""
+    return _TABLE["cross_entropy_backward"][_active](dlosses, cache)
+
+
+def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
+               eps=1e-8, weight_decay=1e-2):
+    """In-place AdamW update (torch.optim.AdamW formula); see adamw.py."""
+    return _TABLE["adamw_step"][_active](param, grad, exp_avg, exp_avg_sq, step, lr, beta1,
+                                         beta2, eps, weight_decay)

@@ -36,6 +36,10 @@ class Module:
                                  f"before assigning attributes")
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
+        if isinstance(value, (Parameter, Module)):
+            # A plain attribute of the same name (e.g. ``self.downsample = None`` set earlier)
+            # would otherwise shadow the registered one, since __getattr__ only runs on misses.
+            self.__dict__.pop(name, None)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):

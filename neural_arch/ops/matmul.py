@@ -22,7 +22,13 @@ def _matmul_array(a, b):
 class MatMul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return _matmul_array(a, b)
+        # The kernel takes (..., M, K) @ (..., K, N): promote 1-D operands, then drop the axis.
+        out = _matmul_array(a[None, :] if a.ndim == 1 else a, b[:, None] if b.ndim == 1 else b)
+        if a.ndim == 1:
+            out = np.squeeze(out, -2)
+        if b.ndim == 1:
+            out = np.squeeze(out, -1)
+        return out
 
     def backward(self, grad):
         a, b = self.a, self.b
@@ -30,10 +36,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a  # (1, n) row vector
         b2 = b[:, None] if b.ndim == 1 else b  # (n, 1) column vector
         g = grad
+        if b.ndim == 1:  # first: for 1-D @ 1-D the 0-d grad becomes (1,), then (1, 1)
+            g = np.expand_dims(g, -1)
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
             grad_a = _matmul_array(g, np.swapaxes(b2, -1, -2))

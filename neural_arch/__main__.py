@@ -1,0 +1,5 @@
+import sys
+
+from neural_arch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,183 @@
+"""The ``neural-arch`` command line (also ``python -m neural_arch``).
+
+    neural-arch train gpt2 --epochs 3          neural-arch train --all
+    neural-arch resume checkpoints/gpt2/gpt2_epoch_2.json --epochs 1
+    neural-arch validate checkpoints/*/*.json  neural-arch report
+    neural-arch plot checkpoints/gpt2 -o gpt2.png
+    neural-arch generate checkpoints/gpt2/gpt2_epoch_3.json --prompt "tom was"
+    neural-arch predict checkpoints/bert/bert_epoch_3.json --text "not bad at all"
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _parse_value(text):
+    """``--set key=value`` values: JSON numbers/booleans/null, else the raw string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _overrides(pairs):
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SystemExit(f"--set expects key=value; got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def cmd_train(args):
+    from neural_arch.training import ModelTrainer
+    from neural_arch.training.config import DEFAULT_ORDER
+    names = DEFAULT_ORDER if args.all else [args.model]
+    if not args.all and not args.model:
+        raise SystemExit("train: name a model (gpt2, vit, clip, bert, modern_transformer, "
+                         "resnet) or pass --all")
+    start = time.perf_counter()
+    for name in names:
+        config = {"model": name, **_overrides(args.set)}
+        if args.epochs is not None:
+            config["num_epochs"] = args.epochs
+        if args.seed is not None:
+            config["seed"] = args.seed
+        trainer = ModelTrainer(config, quiet=args.quiet, out_dir=args.out)
+        t0 = time.perf_counter()
+        trainer.train()
+        print(f"{name}: {trainer.epochs_completed} epochs, {trainer.step} steps in "
+              f"{time.perf_counter() - t0:.1f} s -> {trainer.last_checkpoint}", flush=True)
+    print(f"total wall time {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_resume(args):
+    from neural_arch.training import resume_training
+    metrics = resume_training(args.checkpoint, additional_epochs=args.epochs, quiet=args.quiet)
+    print(json.dumps(metrics["val"], indent=2))
+    return 0
+
+
+def cmd_validate(args):
+    from neural_arch.training.checkpoint import checkpoint_problems
+    bad = 0
+    for path in args.paths:
+        problems = checkpoint_problems(path, require_weights=not args.metadata_only)
+        if problems:
+            bad += 1
+            print(f"INVALID {path}")
+            for p in problems:
+                print(f"  - {p}")
+        else:
+            print(f"ok      {path}")
+    return 1 if bad else 0
+
+
+def cmd_report(args):
+    from neural_arch.analysis import results_markdown
+    print(results_markdown(args.root))
+    return 0
+
+
+def cmd_plot(args):
+    from neural_arch.analysis import analyze_training_progress
+    analyze_training_progress(args.directory, output=args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_generate(args):
+    from neural_arch.serving import ModelServer
+    server = ModelServer(args.checkpoint)
+    print(server.predict(args.prompt, max_new_tokens=args.max_new_tokens,
+                         temperature=args.temperature, seed=args.seed))
+    return 0
+
+
+def cmd_predict(args):
+    from neural_arch.serving import ModelServer
+    server = ModelServer(args.checkpoint)
+    if args.text is not None:
+        result = server.predict(args.text)
+    elif args.image_index is not None:
+        result = server.predict_split_item(args.image_index, split=args.split)
+    else:
+        raise SystemExit("predict: give --text TEXT or --image-index I")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_bench(args):
+    import runpy
+    sys.argv = ["benchmarks"] + (["--quick"] if args.quick else [])
+    runpy.run_module("benchmarks", run_name="__main__")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="neural-arch", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model (or --all) and write checkpoints")
+    p.add_argument("model", nargs="?", help="gpt2 | vit | clip | bert | modern_transformer | resnet")
+    p.add_argument("--all", action="store_true", help="train the default run's five models")
+    p.add_argument("--epochs", type=int, help="number of epochs (default: the model's)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting")
+    p.add_argument("--out", default="checkpoints", help="checkpoint root directory")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("resume", help="continue training from a checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--epochs", type=int, required=True, help="additional epochs")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("validate", help="check checkpoints; exit 1 on any problem")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--metadata-only", action="store_true", help="do not require weights")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("report", help="markdown results tables from the checkpoint files")
+    p.add_argument("root", nargs="?", default="checkpoints")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("plot", help="PNG of train/val loss curves of a model's checkpoints")
+    p.add_argument("directory")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("generate", help="continue a prompt with a GPT-2/modern checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--max-new-tokens", type=int, default=40)
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("predict", help="run a checkpoint on a text or a dataset image")
+    p.add_argument("checkpoint")
+    p.add_argument("--text", help="a review (BERT) or caption (CLIP)")
+    p.add_argument("--image-index", type=int, help="index of an image of the chosen split")
+    p.add_argument("--split", default="val")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("bench", help="benchmarks against PyTorch (python -m benchmarks)")
+    p.add_argument("--quick", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

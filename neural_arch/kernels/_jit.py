@@ -1,0 +1,50 @@
+"""Safe access to Numba for the kernel modules.
+
+Every kernel module does ``from neural_arch.kernels._jit import njit, prange``. When Numba is
+installed these are Numba's own; when it is not, ``njit`` is a decorator that returns the plain
+Python function and ``prange`` is ``range``. So ``import neural_arch.kernels`` never fails, the
+``*_numba`` functions still run (slowly, as pure Python), and the registry in ``__init__`` falls
+back to the NumPy backend and says so once.
+"""
+
+try:
+    from numba import njit, prange  # noqa: F401
+
+    NUMBA_AVAILABLE = True
+    NUMBA_IMPORT_ERROR = None
+except Exception as err:  # ImportError, or a broken llvmlite install
+    NUMBA_AVAILABLE = False
+    NUMBA_IMPORT_ERROR = err
+    prange = range
+
+    def njit(*args, **kwargs):
+        """Stand-in for ``numba.njit``: used as ``@njit`` or ``@njit(...)``, returns f unchanged."""
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return lambda f: f
+
+
+_blas_controller = None
+
+
+def single_threaded_blas():
+    """Context manager that keeps BLAS on one thread while a parallel Numba kernel runs.
+
+    Kernels that call np.dot inside a prange loop already run one tile per thread; if BLAS also
+    spawned threads for each tile, the two thread pools would fight (measured: 100x slower with
+    OpenBLAS). Uses threadpoolctl when installed; otherwise does nothing, and the tiles stay small
+    enough that OpenBLAS keeps them on one thread by itself for head sizes up to 64.
+    """
+    global _blas_controller
+    try:
+        import threadpoolctl
+    except ImportError:
+        import contextlib
+        return contextlib.nullcontext()
+    if _blas_controller is None:
+        try:  # the BLAS Numba calls into is SciPy's; load it so the controller can see it
+            import scipy.linalg.cython_blas  # noqa: F401
+        except ImportError:
+            pass
+        _blas_controller = threadpoolctl.ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")

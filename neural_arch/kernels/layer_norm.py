@@ -1,0 +1,233 @@
+"""LayerNorm and RMSNorm over the last axis: NumPy references and one-pass Numba kernels.
+
+LayerNorm, for each row x of C features (x may have any leading shape (..., C)):
+
+    mean = sum(x) / C
+    rstd = 1 / sqrt(sum((x - mean)^2) / C + eps)
+    xhat = (x - mean) * rstd
+    y    = xhat * weight + bias                         weight, bias: (C,)
+
+Backward, with g = dy * weight (the gradient reaching xhat):
+
+    dbias   = sum over rows of dy
+    dweight = sum over rows of dy * xhat
+    dx      = rstd * (g - mean(g) - xhat * mean(g * xhat))
+
+RMSNorm drops the centring and the bias:
+
+    rstd = 1 / sqrt(sum(x^2) / C + eps),   y = x * rstd * weight
+    dweight = sum over rows of dy * x * rstd
+    dx      = rstd * (g - x * rstd^2 * mean(g * x))      with g = dy * weight
+
+The cache holds the input and the per-row statistics (mean, rstd), never xhat: recomputing it in
+backward costs one multiply per element and saves a full-size array of memory (llm.c does the same).
+The Numba kernels run one row per iteration of a ``prange`` loop and accumulate row statistics in
+float64 whatever the input dtype; outputs keep the input dtype.
+"""
+
+import numpy as np
+
+from neural_arch.kernels._jit import njit, prange
+
+
+def _params(x, weight, bias):
+    """Fill in a missing weight (ones) or bias (zeros) so the kernels never branch on None."""
+    c = x.shape[-1]
+    w = np.ones(c, dtype=x.dtype) if weight is None else np.asarray(weight, dtype=x.dtype)
+    b = np.zeros(c, dtype=x.dtype) if bias is None else np.asarray(bias, dtype=x.dtype)
+    return w, b
+
+
+# ----------------------------------------------------------------------------------- LayerNorm
+
+def layer_norm_forward_reference(x, weight, bias, eps=1e-5):
+    """LayerNorm over the last axis. x: (..., C); weight, bias: (C,) or None.
+
+    Returns (out, cache): out has x's shape and dtype; cache = (x, weight, bias, mean, rstd) with
+    mean, rstd of shape x.shape[:-1].
+    """
+    w, b = _params(x, weight, bias)
+    mean = x.mean(axis=-1, keepdims=True)                      # (..., 1)
+    xc = x - mean                                              # (..., C)
+    var = (xc * xc).mean(axis=-1, keepdims=True)               # (..., 1)
+    rstd = 1.0 / np.sqrt(var + eps)                            # (..., 1)
+    out = (xc * rstd) * w + b                                  # (..., C)
+    cache = (x, weight, bias, mean[..., 0], rstd[..., 0].astype(x.dtype))
+    return out.astype(x.dtype, copy=False), cache
+
+
+def layer_norm_backward_reference(dout, cache):
+    """Gradients of LayerNorm. dout: (..., C). Returns (dx, dweight, dbias); dweight / dbias are
+    None when weight / bias was None."""
+    x, weight, bias, mean, rstd = cache
+    w, _ = _params(x, weight, bias)
+    mean, rstd = mean[..., None], rstd[..., None]              # (..., 1)
+    xhat = (x - mean) * rstd                                   # (..., C)
+    g = dout * w                                               # (..., C) gradient at xhat
+    dx = rstd * (g - g.mean(axis=-1, keepdims=True)
+                 - xhat * (g * xhat).mean(axis=-1, keepdims=True))
+    rows = tuple(range(x.ndim - 1))                            # every axis but the last
+    dweight = None if weight is None else (dout * xhat).sum(axis=rows)
+    dbias = None if bias is None else dout.sum(axis=rows)
+    return dx.astype(x.dtype, copy=False), dweight, dbias
+
+
+@njit(cache=True, parallel=True)
+def _layer_norm_fwd(x, w, b, eps, out, mean, rstd):
+    n, c = x.shape
+    for i in prange(n):
+        s = 0.0                                                # float64 accumulators
+        for j in range(c):
+            s += x[i, j]
+        mu = s / c
+        ss = 0.0
+        for j in range(c):
+            d = x[i, j] - mu
+            ss += d * d
+        r = 1.0 / np.sqrt(ss / c + eps)
+        for j in range(c):
+            out[i, j] = (x[i, j] - mu) * r * w[j] + b[j]
+        mean[i] = mu
+        rstd[i] = r
+
+
+@njit(cache=True, parallel=True)
+def _norm_bwd(x, w, dout, mean, rstd, centred, dx, dw_part, db_part):
+    """Shared LayerNorm (centred=True) / RMSNorm (centred=False) backward.
+
+    Rows are split into len(dw_part) chunks; each chunk sums its own dweight / dbias row into
+    dw_part[k], db_part[k] (no two threads write the same memory); the caller adds the chunks.
+    """
+    n, c = x.shape
+    nchunks = dw_part.shape[0]
+    for k in prange(nchunks):
+        for i in range(k * n // nchunks, (k + 1) * n // nchunks):
+            mu = mean[i] if centred else 0.0
+            r = rstd[i]
+            sg = 0.0                                           # sum of g
+            sgx = 0.0                                          # sum of g * xhat
+            for j in range(c):
+                xhat = (x[i, j] - mu) * r
+                g = dout[i, j] * w[j]
+                sg += g
+                sgx += g * xhat
+                dw_part[k, j] += dout[i, j] * xhat
+                db_part[k, j] += dout[i, j]
+            mg = sg / c if centred else 0.0
+            mgx = sgx / c
+            for j in range(c):
+                xhat = (x[i, j] - mu) * r
+                dx[i, j] = r * (dout[i, j] * w[j] - mg - xhat * mgx)
+
+
+def _rows(x):
+    """View x (..., C) as a contiguous (N, C) matrix."""
+    return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+
+
+def _num_chunks(n):
+    """Chunks for the parallel dweight reduction: enough for the threads, few enough to add."""
+    return max(1, min(n, 64))
+
+
+def layer_norm_forward_numba(x, weight, bias, eps=1e-5):
+    """LayerNorm over the last axis. x: (..., C); weight, bias: (C,) or None.
+
+    Returns (out, cache): out has x's shape and dtype; cache = (x, weight, bias, mean, rstd) with
+    mean, rstd of shape x.shape[:-1].
+    """
+    w, b = _params(x, weight, bias)
+    x2 = _rows(x)                                              # (N, C)
+    out = np.empty_like(x2)
+    mean = np.empty(x2.shape[0], dtype=x.dtype)
+    rstd = np.empty(x2.shape[0], dtype=x.dtype)
+    _layer_norm_fwd(x2, w, b, float(eps), out, mean, rstd)
+    lead = x.shape[:-1]
+    return out.reshape(x.shape), (x, weight, bias, mean.reshape(lead), rstd.reshape(lead))
+
+
+def layer_norm_backward_numba(dout, cache):
+    """Gradients of LayerNorm. dout: (..., C). Returns (dx, dweight, dbias); dweight / dbias are
+    None when weight / bias was None."""
+    x, weight, bias, mean, rstd = cache
+    w, _ = _params(x, weight, bias)
+    x2, d2 = _rows(x), _rows(dout.astype(x.dtype, copy=False))
+    n, c = x2.shape
+    dx = np.empty_like(x2)
+    dw_part = np.zeros((_num_chunks(n), c), dtype=np.float64)
+    db_part = np.zeros((_num_chunks(n), c), dtype=np.float64)
+    _norm_bwd(x2, w, d2, mean.reshape(-1), rstd.reshape(-1), True, dx, dw_part, db_part)
+    dweight = None if weight is None else dw_part.sum(axis=0).astype(x.dtype)
+    dbias = None if bias is None else db_part.sum(axis=0).astype(x.dtype)
+    return dx.reshape(x.shape), dweight, dbias
+
+
+# ------------------------------------------------------------------------------------- RMSNorm
+
+def rms_norm_forward_reference(x, weight, eps=1e-6):
+    """RMSNorm over the last axis: y = x / sqrt(mean(x^2) + eps) * weight.
+
+    x: (..., C); weight: (C,) or None. Returns (out, cache), cache = (x, weight, rstd) with rstd of
+    shape x.shape[:-1].
+    """
+    w, _ = _params(x, weight, None)
+    rstd = 1.0 / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps)   # (..., 1)
+    out = x * rstd * w                                                 # (..., C)
+    return out.astype(x.dtype, copy=False), (x, weight, rstd[..., 0].astype(x.dtype))
+
+
+def rms_norm_backward_reference(dout, cache):
+    """Gradients of RMSNorm. dout: (..., C). Returns (dx, dweight); dweight is None when weight
+    was None."""
+    x, weight, rstd = cache
+    w, _ = _params(x, weight, None)
+    rstd = rstd[..., None]                                             # (..., 1)
+    g = dout * w                                                       # (..., C)
+    dx = rstd * (g - x * rstd * rstd * (g * x).mean(axis=-1, keepdims=True))
+    rows = tuple(range(x.ndim - 1))
+    dweight = None if weight is None else (dout * x * rstd).sum(axis=rows)
+    return dx.astype(x.dtype, copy=False), dweight
+
+
+@njit(cache=True, parallel=True)
+def _rms_norm_fwd(x, w, eps, out, rstd):
+    n, c = x.shape
+    for i in prange(n):
+        ss = 0.0
+        for j in range(c):
+            ss += x[i, j] * x[i, j]
+        r = 1.0 / np.sqrt(ss / c + eps)
+        for j in range(c):
+            out[i, j] = x[i, j] * r * w[j]
+        rstd[i] = r
+
+
+def rms_norm_forward_numba(x, weight, eps=1e-6):
+    """RMSNorm over the last axis: y = x / sqrt(mean(x^2) + eps) * weight.
+
+    x: (..., C); weight: (C,) or None. Returns (out, cache), cache = (x, weight, rstd) with rstd of
+    shape x.shape[:-1].
+    """
+    w, _ = _params(x, weight, None)
+    x2 = _rows(x)
+    out = np.empty_like(x2)
+    rstd = np.empty(x2.shape[0], dtype=x.dtype)
+    _rms_norm_fwd(x2, w, float(eps), out, rstd)
+    return out.reshape(x.shape), (x, weight, rstd.reshape(x.shape[:-1]))
+
+
+def rms_norm_backward_numba(dout, cache):
+    """Gradients of RMSNorm. dout: (..., C). Returns (dx, dweight); dweight is None when weight
+    was None."""
+    x, weight, rstd = cache
+    w, _ = _params(x, weight, None)
+    x2, d2 = _rows(x), _rows(dout.astype(x.dtype, copy=False))
+    n, c = x2.shape
+    dx = np.empty_like(x2)
+    dw_part = np.zeros((_num_chunks(n), c), dtype=np.float64)
+    db_part = np.zeros((_num_chunks(n), c), dtype=np.float64)          # unused for RMSNorm
+    # With centred=False, xhat = x * rstd and dx = rstd * (g - xhat * mean(g * xhat)), which is
+    # the RMSNorm formula above written with xhat.
+    _norm_bwd(x2, w, d2, rstd.reshape(-1), rstd.reshape(-1), False, dx, dw_part, db_part)
+    dweight = None if weight is None else dw_part.sum(axis=0).astype(x.dtype)
+    return dx.reshape(x.shape), dweight

@@ -1,0 +1,183 @@
+"""Vision Transformer (ViT): an image cut into patches, read by a pre-LN transformer encoder.
+
+References:
+    Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers for Image Recognition at
+    Scale", ICLR 2021 (arXiv:2010.11929).
+    timm ``timm/models/vision_transformer.py`` (VisionTransformer, Block, Attention, Mlp): the
+    module tree and parameter names (``patch_embed.proj``, ``cls_token``, ``pos_embed``,
+    ``blocks.0.attn.qkv``, ``norm``, ``head``), so vit_base_patch16_224 has exactly 86,567,656
+    parameters here as there.
+
+For an image (C, H, W) with P = (H/p)·(W/p) patches of p×p pixels and width D:
+
+    z0 = [cls; patches · E] + pos_embed                 (1 + P, D)
+    z  = z + Attn(LN1(z));  z = z + MLP(LN2(z))          per block (pre-LN, GELU MLP)
+    logits = head(LN(z)[0])                              the class token is the summary
+
+``Block`` also serves CLIP's causal text encoder (``causal=True``).
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from neural_arch import functional as F
+from neural_arch import nn, ops
+from neural_arch.core import Tensor
+
+
+@dataclass
+class ViTConfig:
+    image_size: int = 32
+    patch_size: int = 4
+    in_channels: int = 3
+    num_classes: int = 10
+    embed_dim: int = 64
+    depth: int = 3
+    num_heads: int = 4
+    mlp_ratio: float = 4.0
+    dropout: float = 0.0
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, d):
+        """Build from a dict, ignoring keys that are not fields (e.g. learning_rate)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def trunc_normal_(tensor, rng, std=0.02):
+    """N(0, std²) truncated to ±2·std by redrawing the values outside (timm's trunc_normal_)."""
+    values = rng.normal(0.0, std, size=tensor.shape)
+    outside = np.abs(values) > 2 * std
+    while outside.any():
+        values[outside] = rng.normal(0.0, std, size=int(outside.sum()))
+        outside = np.abs(values) > 2 * std
+    tensor.data[...] = values
+    return tensor
+
+
+def init_linear_layers(module, rng, std=0.02):
+    """Every Linear below ``module``: weight trunc-normal(std), bias 0 (timm's _init_weights)."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            trunc_normal_(m.weight, rng, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with one fused ``qkv`` projection and an output ``proj``."""
+
+    def __init__(self, dim, num_heads, dropout, rng, causal=False):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"Attention: dim {dim} is not divisible by num_heads {num_heads}")
+        self.num_heads, self.causal = num_heads, causal
+        self.qkv = nn.Linear(dim, 3 * dim, rng=rng)
+        self.proj = nn.Linear(dim, dim, rng=rng)
+        self.proj_drop = nn.Dropout(dropout, rng=rng)
+
+    def forward(self, x):
+        B, T, D = x.shape
+        qkv = self.qkv(x).reshape(B, T, 3, self.num_heads, D // self.num_heads)  # (B,T,3,nh,hs)
+        qkv = qkv.permute(2, 0, 3, 1, 4)                                 # (3, B, nh, T, hs)
+        q, k, v = qkv[0], qkv[1], qkv[2]                                 # (B, nh, T, hs) each
+        y = F.scaled_dot_product_attention(q, k, v, causal=self.causal)  # (B, nh, T, hs)
+        y = y.transpose(1, 2).reshape(B, T, D)                           # (B, T, D)
+        return self.proj_drop(self.proj(y))
+
+
+class Mlp(nn.Module):
+    """fc2(GELU(fc1(x))) with the exact erf GELU."""
+
+    def __init__(self, dim, hidden, dropout, rng):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden, rng=rng)
+        self.fc2 = nn.Linear(hidden, dim, rng=rng)
+        self.drop = nn.Dropout(dropout, rng=rng)
+
+    def forward(self, x):
+        return self.drop(self.fc2(F.gelu(self.fc1(x))))
+
+
+class Block(nn.Module):
+    """Pre-LN transformer block: x + Attn(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, dim, num_heads, mlp_ratio, dropout, rng, causal=False, eps=1e-6):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = Attention(dim, num_heads, dropout, rng, causal=causal)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), dropout, rng)
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class VisionTransformer(nn.Module):
+    """ViT classifier. ``forward(images (N, C, H, W), targets=None) -> (logits, loss)``;
+    ``num_classes=0`` gives a feature extractor (``head`` is the identity), as in timm."""
+
+    def __init__(self, image_size=32, patch_size=4, in_channels=3, num_classes=10, embed_dim=64,
+                 depth=3, num_heads=4, mlp_ratio=4.0, dropout=0.0, seed=0):
+        super().__init__()
+        c = ViTConfig(image_size, patch_size, in_channels, num_classes, embed_dim, depth,
+                      num_heads, mlp_ratio, dropout, seed)
+        if image_size % patch_size:
+            raise ValueError(f"VisionTransformer: image_size {image_size} is not divisible by "
+                             f"patch_size {patch_size}")
+        self.config = c
+        self.num_patches = (image_size // patch_size) ** 2
+        rng = np.random.default_rng(seed)
+        self.patch_embed = nn.PatchEmbedding(image_size, patch_size, in_channels, embed_dim,
+                                             rng=rng)                    # a Conv2d "proj"
+        self.cls_token = nn.Parameter(np.zeros((1, 1, embed_dim), dtype=np.float32))
+        self.pos_embed = nn.Parameter(np.zeros((1, 1 + self.num_patches, embed_dim),
+                                               dtype=np.float32))
+        self.pos_drop = nn.Dropout(dropout, rng=rng)
+        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio, dropout, rng)
+                                    for _ in range(depth))
+        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.head = nn.Linear(embed_dim, num_classes, rng=rng) if num_classes else nn.Identity()
+        trunc_normal_(self.pos_embed, rng)
+        trunc_normal_(self.cls_token, rng)
+        init_linear_layers(self.blocks, rng)
+        init_linear_layers(self.head, rng)
+
+    @classmethod
+    def from_config(cls, config):
+        """Build from a ViTConfig or a dict (unknown keys ignored)."""
+        config = ViTConfig.from_dict(config) if isinstance(config, dict) else config
+        return cls(**config.to_dict())
+
+    def _check_images(self, images):
+        x = images if isinstance(images, Tensor) else Tensor(np.asarray(images, np.float32))
+        c = self.config
+        expected = (c.in_channels, c.image_size, c.image_size)
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(f"VisionTransformer: images must be (N, {c.in_channels}, "
+                             f"{c.image_size}, {c.image_size}); got shape {x.shape}")
+        return x
+
+    def forward_features(self, images):
+        """The final-LayerNorm'd class token, (N, D)."""
+        x = self.patch_embed(self._check_images(images))                 # (N, P, D)
+        N, _, D = x.shape
+        cls = ops.broadcast_to(self.cls_token, (N, 1, D))                # (N, 1, D)
+        x = ops.concatenate([cls, x], axis=1) + self.pos_embed           # (N, 1 + P, D)
+        x = self.pos_drop(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x[:, 0])                                        # (N, D)
+
+    def forward(self, images, targets=None):
+        logits = self.head(self.forward_features(images))                # (N, classes)
+        if targets is None:
+            return logits, None
+        t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+        return logits, F.cross_entropy(logits, t)

@@ -1,0 +1,69 @@
+"""GELU kernels (erf and tanh forms): Numba vs reference, finite differences, known values."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from neural_arch.kernels.gelu import (
+    gelu_backward_numba,
+    gelu_backward_reference,
+    gelu_forward_numba,
+    gelu_forward_reference,
+)
+
+from ._fd import assert_grads_match
+
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 33)])
+def test_numba_matches_reference(rng, shape, approximate, dtype):
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    out_r, cache_r = gelu_forward_reference(x, approximate)
+    out_n, cache_n = gelu_forward_numba(x, approximate)
+    assert out_n.dtype == dtype and out_r.dtype == dtype
+    np.testing.assert_allclose(out_n, out_r, **TOL[dtype])
+    dout = rng.standard_normal(shape).astype(dtype)
+    dx_r, dx_n = gelu_backward_reference(dout, cache_r), gelu_backward_numba(dout, cache_n)
+    assert dx_n.dtype == dtype
+    np.testing.assert_allclose(dx_n, dx_r, **TOL[dtype])
+
+
+@given(x=st.lists(st.floats(-20, 20), min_size=1, max_size=30),
+       approximate=st.sampled_from(["none", "tanh"]))
+@settings()
+def test_random_values(x, approximate):
+    x = np.array(x)
+    out_r, cache = gelu_forward_reference(x, approximate)
+    np.testing.assert_allclose(gelu_forward_numba(x, approximate)[0], out_r, **TOL[np.float64])
+    np.testing.assert_allclose(gelu_backward_numba(np.ones_like(x), cache),
+                               gelu_backward_reference(np.ones_like(x), cache), **TOL[np.float64])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_reference_backward_finite_differences(rng, approximate):
+    x = rng.standard_normal((3, 4)) * 2
+    out, cache = gelu_forward_reference(x, approximate)
+    dout = rng.standard_normal(x.shape)
+
+    def f(x):
+        return gelu_forward_reference(x, approximate)[0]
+
+    assert_grads_match(f, [x], dout, [gelu_backward_reference(dout, cache)], [0])
+
+
+def test_known_values():
+    x = np.array([-3.0, -1.0, 0.0, 0.5, 2.0])
+    exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x])
+    np.testing.assert_allclose(gelu_forward_numba(x, "none")[0], exact, rtol=1e-14)
+    # the tanh form stays within 1e-3 of the exact one
+    np.testing.assert_allclose(gelu_forward_numba(x, "tanh")[0], exact, atol=1e-3)
+
+
+def test_bad_mode_raises():
+    with pytest.raises(ValueError, match="approximate"):
+        gelu_forward_numba(np.zeros(3), "sigmoid")
