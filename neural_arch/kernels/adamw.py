@@ -16,7 +16,7 @@ update param, exp_avg and exp_avg_sq in place and return None.
 
 import numpy as np
 
-from neural_arch.kernels._jit import njit, prange
+from neural_arch.kernels._jit import FASTMATH, njit, prange
 
 
 def _check(param, grad, exp_avg, exp_avg_sq, step):
@@ -44,7 +44,7 @@ def adamw_step_reference(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=
     param -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _adamw(p, g, m, v, lr, beta1, beta2, eps, weight_decay, bc1, bc2):
     decay = 1.0 - lr * weight_decay
     for i in prange(p.size):

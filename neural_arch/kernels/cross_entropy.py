@@ -17,7 +17,7 @@ Subtracting the row maximum keeps exp() in range, so logits of +-1e4 give finite
 
 import numpy as np
 
-from neural_arch.kernels._jit import njit, prange
+from neural_arch.kernels._jit import FASTMATH, njit, prange
 
 
 def _check_targets(logits, targets, ignore_index):
@@ -62,7 +62,7 @@ def cross_entropy_backward_reference(dlosses, cache):
     return (probs * scale[:, None]).astype(logits.dtype, copy=False)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _ce_fwd(logits, targets, ignore_index, losses, lse):
     n, v = logits.shape
     for i in prange(n):
@@ -78,7 +78,7 @@ def _ce_fwd(logits, targets, ignore_index, losses, lse):
         losses[i] = 0.0 if t == ignore_index else lse_i - logits[i, t]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _ce_bwd(logits, targets, ignore_index, lse, dlosses, dlogits):
     n, v = logits.shape
     for i in prange(n):

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from neural_arch.kernels._jit import njit, prange
+from neural_arch.kernels._jit import FASTMATH, njit, prange
 
 try:
     from scipy.special import erf as _erf
@@ -68,7 +68,7 @@ def gelu_backward_reference(dout, cache):
     return (dout * dydx).astype(x.dtype, copy=False)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _gelu_fwd(x, tanh_mode, out):
     for i in prange(x.size):
         v = x[i]
@@ -79,7 +79,7 @@ def _gelu_fwd(x, tanh_mode, out):
             out[i] = 0.5 * v * (1.0 + math.erf(v * INV_SQRT_2))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _gelu_bwd(x, dout, tanh_mode, dx):
     for i in prange(x.size):
         v = x[i]

@@ -27,7 +27,7 @@ float64 whatever the input dtype; outputs keep the input dtype.
 
 import numpy as np
 
-from neural_arch.kernels._jit import njit, prange
+from neural_arch.kernels._jit import FASTMATH, njit, prange
 
 
 def _params(x, weight, bias):
@@ -72,7 +72,7 @@ def layer_norm_backward_reference(dout, cache):
     return dx.astype(x.dtype, copy=False), dweight, dbias
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _layer_norm_fwd(x, w, b, eps, out, mean, rstd):
     n, c = x.shape
     for i in prange(n):
@@ -91,7 +91,7 @@ def _layer_norm_fwd(x, w, b, eps, out, mean, rstd):
         rstd[i] = r
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _norm_bwd(x, w, dout, mean, rstd, centred, dx, dw_part, db_part):
     """Shared LayerNorm (centred=True) / RMSNorm (centred=False) backward.
 
@@ -189,7 +189,7 @@ def rms_norm_backward_reference(dout, cache):
     return dx.astype(x.dtype, copy=False), dweight
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _rms_norm_fwd(x, w, eps, out, rstd):
     n, c = x.shape
     for i in prange(n):

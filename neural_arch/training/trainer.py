@@ -74,7 +74,7 @@ class ModelTrainer:
 
     # ----- one epoch ---------------------------------------------------------------------------
     def _train_step(self, batch):
-        loss, stats = self.task.train_loss(self.model, batch)
+        loss, outputs = self.task.train_loss(self.model, batch)
         value = loss.item()
         if not math.isfinite(value):
             raise NonFiniteLossError(
@@ -92,7 +92,7 @@ class ModelTrainer:
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        return value, stats
+        return value, self.task.batch_stats(value, outputs, batch)
 
     def _train_epoch(self):
         cfg = self.config

@@ -63,7 +63,8 @@ def test_rms_norm_numba_matches_reference(rng, shape, dtype, affine):
 @settings()
 def test_norms_random_shapes(rows, cols, seed):
     rng = np.random.default_rng(seed)
-    x, w, b = rng.standard_normal((rows, cols)), rng.standard_normal(cols), rng.standard_normal(cols)
+    x = rng.standard_normal((rows, cols))
+    w, b = rng.standard_normal(cols), rng.standard_normal(cols)
     dout = rng.standard_normal((rows, cols))
     ln_r, ln_n = layer_norm_forward_reference(x, w, b), layer_norm_forward_numba(x, w, b)
     check_equal([ln_r[0]], [ln_n[0]], np.float64)
@@ -77,8 +78,8 @@ def test_norms_random_shapes(rows, cols, seed):
 
 @pytest.mark.parametrize("shape", [(1, 4), (3, 5), (2, 2, 3)])
 def test_layer_norm_reference_backward_finite_differences(rng, shape):
-    x, w, b = rng.standard_normal(shape), rng.standard_normal(shape[-1]), rng.standard_normal(
-        shape[-1])
+    x = rng.standard_normal(shape)
+    w, b = rng.standard_normal(shape[-1]), rng.standard_normal(shape[-1])
 
     def f(x, w, b):
         return layer_norm_forward_reference(x, w, b, 1e-5)[0]

@@ -3,7 +3,9 @@
 A task owns its dataset and knows how one family of models consumes it:
 
 * ``train_batches(batch_size, rng)`` yields training batches (any object the task understands);
-* ``train_loss(model, batch) -> (loss Tensor, stats)`` runs the model on one batch;
+* ``train_loss(model, batch) -> (loss Tensor, outputs)`` runs the model on one batch;
+* ``batch_stats(loss_value, outputs, batch) -> stats``: the batch's totals for the metrics
+  (called only once the loss is known to be finite);
 * ``summarize(stats_list) -> dict`` turns an epoch's stats into the documented train metrics;
 * ``evaluate(model, split) -> (metrics dict, extras dict)``: metrics go to ``metrics.val``,
   extras are the family's documented top-level keys (``generation_samples``, ...);
@@ -48,6 +50,9 @@ class Task:
         return len(batch[0])
 
     def train_loss(self, model, batch):
+        raise NotImplementedError
+
+    def batch_stats(self, loss_value, outputs, batch):
         raise NotImplementedError
 
     def summarize(self, stats_list):

@@ -44,9 +44,13 @@ class ContrastiveTask(Task):
     def train_loss(self, model, batch):
         images, tokens, eot = batch
         logits_per_image, _, loss = model(images.astype(np.float32), as_int(tokens), as_int(eot))
+        return loss, (logits_per_image, model.temperature())
+
+    def batch_stats(self, loss_value, outputs, batch):
+        logits_per_image, temperature = outputs
         i2t, t2i = i2t_t2i_accuracy(logits_per_image.data)
-        n = len(images)
-        return loss, (loss.item() * n, i2t * n, t2i * n, n, model.temperature())
+        n = len(batch[0])
+        return loss_value * n, i2t * n, t2i * n, n, temperature
 
     def summarize(self, stats_list):
         n = sum(s[3] for s in stats_list)

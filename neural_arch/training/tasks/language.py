@@ -42,15 +42,14 @@ class LanguageModelTask(Task):
     def items(self, batch):
         return int(np.sum(batch[0][:, 1:] != self.ignore_index))
 
-    def _batch_stats(self, logits, loss, targets):
-        correct, n = correct_token_count(logits.data, targets, self.ignore_index)
-        return loss.item() * n, n, correct
+    def batch_stats(self, loss_value, logits, batch):
+        correct, n = correct_token_count(logits.data, as_int(batch[0])[:, 1:], self.ignore_index)
+        return loss_value * n, n, correct
 
     def train_loss(self, model, batch):
         rows = as_int(batch[0])
-        targets = rows[:, 1:]
-        logits, loss = model(rows[:, :-1], targets, ignore_index=self.ignore_index)
-        return loss, self._batch_stats(logits, loss, targets)
+        logits, loss = model(rows[:, :-1], rows[:, 1:], ignore_index=self.ignore_index)
+        return loss, logits
 
     def summarize(self, stats_list):
         totals = TokenStats()
@@ -62,10 +61,9 @@ class LanguageModelTask(Task):
     def evaluate(self, model, split):
         def body():
             stats = []
-            for (rows,) in self.eval_batches(split, self.config["eval_batch_size"]):
-                rows = as_int(rows)
-                logits, loss = model(rows[:, :-1], rows[:, 1:], ignore_index=self.ignore_index)
-                stats.append(self._batch_stats(logits, loss, rows[:, 1:]))
+            for batch in self.eval_batches(split, self.config["eval_batch_size"]):
+                loss, logits = self.train_loss(model, batch)
+                stats.append(self.batch_stats(loss.item(), logits, batch))
             return self.summarize(stats)
 
         metrics = run_eval(model, body)

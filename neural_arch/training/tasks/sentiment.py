@@ -40,14 +40,15 @@ class SentimentTask(Task):
         return (getattr(d, f"{split}_ids"), getattr(d, f"{split}_mask"),
                 getattr(d, f"{split}_labels"))
 
-    def _run(self, model, batch):
+    def train_loss(self, model, batch):
         ids, mask, labels = (as_int(a) for a in batch)
         logits, loss = model(ids, attention_mask=mask, labels=labels)
-        correct = int(np.sum(np.argmax(logits.data, axis=1) == labels))
-        return loss, (loss.item() * len(labels), correct, len(labels))
+        return loss, logits
 
-    def train_loss(self, model, batch):
-        return self._run(model, batch)
+    def batch_stats(self, loss_value, logits, batch):
+        labels = as_int(batch[2])
+        correct = int(np.sum(np.argmax(logits.data, axis=1) == labels))
+        return loss_value * len(labels), correct, len(labels)
 
     def summarize(self, stats_list):
         n = sum(s[2] for s in stats_list)
@@ -56,8 +57,11 @@ class SentimentTask(Task):
 
     def evaluate(self, model, split):
         def body():
-            return [self._run(model, batch)[1]
-                    for batch in self.eval_batches(split, self.config["eval_batch_size"])]
+            stats = []
+            for batch in self.eval_batches(split, self.config["eval_batch_size"]):
+                loss, logits = self.train_loss(model, batch)
+                stats.append(self.batch_stats(loss.item(), logits, batch))
+            return stats
         return self.summarize(run_eval(model, body)), {}
 
     def encode(self, texts):

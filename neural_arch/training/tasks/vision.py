@@ -39,7 +39,11 @@ class ImageClassificationTask(Task):
     def train_loss(self, model, batch):
         images, labels = batch
         logits, loss = model(images.astype(np.float32), as_int(labels))
-        return loss, (loss.item() * len(labels), logits.data, as_int(labels))
+        return loss, logits
+
+    def batch_stats(self, loss_value, logits, batch):
+        labels = as_int(batch[1])
+        return loss_value * len(labels), logits.data, labels
 
     def summarize(self, stats_list):
         n = sum(len(s[2]) for s in stats_list)
@@ -60,9 +64,9 @@ class ImageClassificationTask(Task):
     def evaluate(self, model, split):
         def body():
             stats = []
-            for images, labels in self.eval_batches(split, self.config["eval_batch_size"]):
-                logits, loss = model(images.astype(np.float32), as_int(labels))
-                stats.append((loss.item() * len(labels), logits.data, as_int(labels)))
+            for batch in self.eval_batches(split, self.config["eval_batch_size"]):
+                loss, logits = self.train_loss(model, batch)
+                stats.append(self.batch_stats(loss.item(), logits, batch))
             return stats
 
         stats = run_eval(model, body)
