@@ -2,10 +2,21 @@
 
     from neural_arch.core import Tensor, no_grad
     from neural_arch import nn, optim, functional as F
+
+Importing the package itself loads nothing else (not even NumPy), so that the command line can
+set the thread counts of BLAS and Numba before they start; the subpackages load on first use.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from neural_arch import core  # noqa: E402,F401
-from neural_arch import functional  # noqa: E402,F401
-from neural_arch import nn  # noqa: E402,F401
+_SUBMODULES = ("core", "ops", "kernels", "nn", "functional", "optim", "models", "data",
+               "training", "testing", "analysis", "serving", "profiler")
+
+
+def __getattr__(name):
+    # ``neural_arch.nn`` without an explicit import loads the submodule (PEP 562).
+    if name in _SUBMODULES:
+        return importlib.import_module(f"neural_arch.{name}")
+    raise AttributeError(f"module 'neural_arch' has no attribute {name!r}")

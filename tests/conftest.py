@@ -3,9 +3,15 @@
 
 import os
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+# Before NumPy loads: one BLAS thread. The suite's models are tiny, and BLAS thread hand-offs
+# cost more than they save at these sizes (and much more on a busy machine). Numba keeps its
+# default thread count so that the parallel kernels run in parallel under test.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
     "ci", max_examples=12, deadline=None, derandomize=True, print_blob=True,

@@ -6,7 +6,8 @@ per query row, the running maximum m, the running sum l of exp(S - m) and an unn
 acc. When a new key tile brings a larger maximum m', the old sums are rescaled by exp(m - m'):
 
     m' = max(m, max_j S_ij),  l = l exp(m - m') + sum_j exp(S_ij - m'),
-    acc = acc exp(m - m') + sum_j exp(S_ij - m') v_j,  and at the end out = acc / l, lse = m + log l.
+    acc = acc exp(m - m') + sum_j exp(S_ij - m') v_j,
+    and at the end out = acc / l, lse = m + log l.
 
 Only lse (B, H, Tq) is saved. Backward recomputes each probability tile P = exp(S - lse) from it
 and accumulates dq, dk, dv tile by tile; the (Tq, Tk) matrix never exists.

@@ -10,10 +10,11 @@ of C, both contiguous, so LLVM turns it into SIMD), blocked so that a BLOCK_K x 
 stays in cache while every row of the A block streams past it. ``prange`` runs over
 (batch, row block) pairs, so both one large product and many tiny ones keep all threads busy.
 
-Measured on the 2-core development machine (median of 5, float32, 2 threads; see
-benchmarks/kernels.py for the reproducible numbers):
+Measured with benchmarks/kernels.py on the 2-core development machine, float32, 1 thread
+(median of 7; 2-thread numbers on that shared machine were dominated by other processes):
 
-    MEASUREMENTS_PLACEHOLDER
+    (1024, 1024) @ (1024, 1024)       numba 113 ms (19 GFLOP/s)    BLAS 30 ms (71 GFLOP/s)
+    (512, 8, 8) @ (512, 8, 8)         numba 0.13 ms                BLAS 0.03 ms
 
 BLAS wins at every size we measured, so the registry routes ``matmul`` to np.matmul under both
 backends; ``matmul_numba`` stays as a readable, tested example of how a blocked matmul works.
