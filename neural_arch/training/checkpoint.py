@@ -30,7 +30,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
-from .atomic_write import atomic_write, temp_path_for
+from .atomic_write import atomic_write, fsync_directory, temp_path_for
 from .checkpoint_validation import (SCHEMA_VERSION, CheckpointError, metadata_problems,
                                     read_verified_weights, to_json_safe)
 
@@ -290,6 +290,32 @@ def find_checkpoints(directory: str | os.PathLike, model_name: str | None = None
         if named and path.is_file() and model_name in (None, named["model"]):
             found.append((int(named["n"]), path.name, path))
     return [path for _, _, path in sorted(found)]
+
+
+def archive_previous_run(directory: str | os.PathLike) -> Path | None:
+    """Move the checkpoints of an earlier run out of ``directory`` before a new run starts.
+
+    A folder that mixed epochs from two runs would be a lie (the earlier public engine's
+    folders did). Nothing is deleted: the JSON files and the weights they reference move to
+    ``directory/previous_runs/<UTC time>/``, which is returned (None if there was nothing).
+    """
+    directory = Path(directory)
+    old = find_checkpoints(directory)
+    if not old:
+        return None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = directory / "previous_runs" / stamp
+    target.mkdir(parents=True)
+    for json_path in old:
+        # The JSON first: the live folder never shows a checkpoint whose weights have gone.
+        stem = json_path.name.split(".json")[0]
+        weights = re.compile(rf"^{re.escape(stem)}(-[0-9a-f]{{12}})?\.safetensors$")
+        os.replace(json_path, target / json_path.name)
+        for path in list(directory.iterdir()):
+            if path.is_file() and weights.match(path.name):
+                os.replace(path, target / path.name)
+    fsync_directory(directory)
+    return target
 
 
 def latest_checkpoint(directory: str | os.PathLike, model_name: str | None = None) -> Path | None:

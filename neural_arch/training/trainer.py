@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from neural_arch.models import get_model
 from neural_arch.optim import AdamW, WarmupCosine, clip_grad_norm_, params_without_grad
-from neural_arch.training.checkpoint import ensure_writable, pack_state, save_checkpoint
+from neural_arch.training.checkpoint import (archive_previous_run, ensure_writable, pack_state,
+                                             save_checkpoint)
 from neural_arch.training.config import environment_info, model_settings, resolve_config
 from neural_arch.training.rng_state import (generator_state_array, module_generators,
                                             restore_generator_state)
@@ -71,6 +72,7 @@ class ModelTrainer:
         self.epochs_completed = 0
         self.history = []
         self.last_checkpoint = None
+        self.archived = None  # where an earlier run's checkpoints were moved, if any
 
     # ----- one epoch ---------------------------------------------------------------------------
     def _train_step(self, batch):
@@ -127,6 +129,8 @@ class ModelTrainer:
         end = cfg["num_epochs"] if epochs is None else min(cfg["num_epochs"],
                                                            self.epochs_completed + epochs)
         result = None
+        if self.epochs_completed == 0 and end > 0:
+            self.archived = archive_previous_run(self.checkpoint_dir)
         while self.epochs_completed < end:
             train_metrics = self._train_epoch()
             val_metrics, extras = self._evaluate("val")

@@ -104,3 +104,15 @@ def test_unwritable_directory_fails_before_training(tmp_path, tiny):
 def test_unknown_model_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="not trainable"):
         ModelTrainer({"model": "gpt5", "out_dir": str(tmp_path)})
+
+
+def test_a_new_run_archives_the_previous_one_instead_of_mixing(tmp_path, tiny):
+    ModelTrainer(tiny("gpt2", tmp_path, num_epochs=2)).train()
+    ModelTrainer(tiny("gpt2", tmp_path, num_epochs=1, seed=5)).train()
+    live = find_checkpoints(tmp_path / "gpt2")
+    assert [p.name for p in live] == ["gpt2_epoch_1.json"]
+    assert load_checkpoint(live[0])["seed"] == 5 and validate_checkpoint(live[0])
+    (archive,) = (tmp_path / "gpt2" / "previous_runs").iterdir()
+    old = find_checkpoints(archive)
+    assert [p.name for p in old] == ["gpt2_epoch_1.json", "gpt2_epoch_2.json"]
+    assert all(validate_checkpoint(p) for p in old)
