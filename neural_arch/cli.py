@@ -139,7 +139,8 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model (or --all) and write checkpoints")
-    p.add_argument("model", nargs="?", help="gpt2 | vit | clip | bert | modern_transformer | resnet")
+    p.add_argument("model", nargs="?",
+                   help="gpt2 | vit | clip | bert | modern_transformer | resnet")
     p.add_argument("--all", action="store_true", help="train the default run's five models")
     p.add_argument("--epochs", type=int, help="number of epochs (default: the model's)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting")

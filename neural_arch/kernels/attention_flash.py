@@ -12,11 +12,13 @@ acc. When a new key tile brings a larger maximum m', the old sums are rescaled b
 Only lse (B, H, Tq) is saved. Backward recomputes each probability tile P = exp(S - lse) from it
 and accumulates dq, dk, dv tile by tile; the (Tq, Tk) matrix never exists.
 
-The five tile products (S = q k^T, P v, dO v^T, P^T dO, dS k, dS^T q) are np.dot calls on
-C-contiguous tile views, which Numba hands to BLAS gemm (through SciPy's BLAS bindings, so SciPy
-must be installed), the same design as PyTorch's CPU flash attention; the masking, online softmax
-and the elementwise parts of backward are plain loops. prange runs over the B*H independent
-(b, h) pairs; scratch tiles are allocated once per pair, never inside the tile loops. Causal
+The tile products (S = q k^T, P v, dO v^T, P^T dO, dS k, dS^T q) go through three helpers,
+``_mm_nt`` (a b^T), ``_mm_nn`` (a b) and ``_mm_tn`` (a^T b). Numba can hand np.dot to BLAS gemm
+only through SciPy's BLAS bindings, and SciPy is not a dependency: with SciPy installed the
+helpers call np.dot on C-contiguous tile views (the design of PyTorch's CPU flash attention);
+without it they are plain loops whose innermost loop runs along contiguous memory, so that
+LLVM vectorises it. The masking, online softmax and elementwise parts of backward are loops.
+prange runs over the B*H independent (b, h) pairs; scratch tiles are allocated once per pair, never inside the tile loops. Causal
 tiles entirely above the diagonal are skipped.
 """
 
@@ -28,6 +30,58 @@ from neural_arch.kernels._jit import njit, prange, single_threaded_blas
 
 BLOCK_Q = 64   # query rows per tile
 BLOCK_K = 64   # key rows per tile
+
+try:  # Numba's np.dot needs SciPy's BLAS bindings
+    import scipy.linalg.cython_blas  # noqa: F401
+    HAVE_SCIPY_BLAS = True
+except ImportError:
+    HAVE_SCIPY_BLAS = False
+
+if HAVE_SCIPY_BLAS:
+    @njit(cache=True)
+    def _mm_nt(a, b, out):
+        """out = a b^T (BLAS gemm)."""
+        np.dot(a, b.T, out)
+
+    @njit(cache=True)
+    def _mm_nn(a, b, out):
+        """out = a b (BLAS gemm)."""
+        np.dot(a, b, out)
+
+    @njit(cache=True)
+    def _mm_tn(a, b, out):
+        """out = a^T b (BLAS gemm)."""
+        np.dot(a.T, b, out)
+else:
+    @njit(cache=True, fastmath=True)
+    def _mm_nt(a, b, out):
+        """out = a b^T: a (n, d), b (m, d); a dot product along contiguous rows."""
+        for r in range(a.shape[0]):
+            for c in range(b.shape[0]):
+                total = 0.0
+                for d in range(a.shape[1]):
+                    total += a[r, d] * b[c, d]
+                out[r, c] = total
+
+    @njit(cache=True, fastmath=True)
+    def _mm_nn(a, b, out):
+        """out = a b: a (n, m), b (m, d); each row of out is a sum of rows of b."""
+        out[:] = 0.0
+        for r in range(a.shape[0]):
+            for c in range(a.shape[1]):
+                w = a[r, c]
+                for d in range(b.shape[1]):
+                    out[r, d] += w * b[c, d]
+
+    @njit(cache=True, fastmath=True)
+    def _mm_tn(a, b, out):
+        """out = a^T b: a (n, m), b (n, d); row c of out sums a[r, c] * b[r]."""
+        out[:] = 0.0
+        for r in range(a.shape[0]):
+            for c in range(a.shape[1]):
+                w = a[r, c]
+                for d in range(b.shape[1]):
+                    out[c, d] += w * b[r, d]
 
 
 def check_attention_inputs(q, k, v, key_padding_mask, scale):
@@ -59,7 +113,7 @@ def _tile(buf, rows, cols):
 @njit(cache=True)
 def _scores(qt, kt, keep, i0, j0, offset, causal, scale, s):
     """s = qt kt^T * scale with masked entries -inf. qt (nq, D) rows i0.., kt (nc, D) keys j0.."""
-    np.dot(qt, kt.T, s)                                        # BLAS gemm on the tile
+    _mm_nt(qt, kt, s)                                          # gemm on the tile
     for r in range(s.shape[0]):
         for c in range(s.shape[1]):
             j = j0 + c
@@ -108,7 +162,7 @@ def _flash_fwd(q, k, v, keep, causal, scale, out, lse):
                     for d in range(dim):
                         acc[r, d] *= alpha
                 pv = _tile(pv_buf, nq, dim)
-                np.dot(s, v[bh, j0:j1], pv)                    # rows still at m = -inf are skipped
+                _mm_nn(s, v[bh, j0:j1], pv)                    # rows still at m = -inf are skipped
                 for r in range(nq):
                     if m[r] != -np.inf:
                         for d in range(dim):
@@ -155,7 +209,7 @@ def _flash_bwd(q, k, v, dout, out, lse, keep, causal, scale, dq, dk, dv):
                 p = _tile(p_buf, nq, nc)
                 dp = _tile(dp_buf, nq, nc)
                 _scores(q[bh, i0:i1], k[bh, j0:j1], keep[bh], i0, j0, offset, causal, scale, p)
-                np.dot(dout[bh, i0:i1], v[bh, j0:j1].T, dp)   # dP = dO v^T
+                _mm_nt(dout[bh, i0:i1], v[bh, j0:j1], dp)     # dP = dO v^T
                 for r in range(nq):
                     row_lse = lse[bh, i0 + r]
                     for c in range(nc):
@@ -164,16 +218,16 @@ def _flash_bwd(q, k, v, dout, out, lse, keep, causal, scale, dq, dk, dv):
                             p[r, c] = 0.0
                         else:
                             p[r, c] = np.exp(p[r, c] - row_lse)
-                np.dot(p.T, dout[bh, i0:i1], kd)              # dv_j += P^T dO
+                _mm_tn(p, dout[bh, i0:i1], kd)                # dv_j += P^T dO
                 dv[bh, j0:j1] += kd
                 for r in range(nq):
                     dl = delta[i0 + r]
                     for c in range(nc):
                         p[r, c] = p[r, c] * (dp[r, c] - dl) * scale   # dS, scale folded in
                 qd = _tile(qd_buf, nq, dim)
-                np.dot(p, k[bh, j0:j1], qd)                   # dq_i += dS k
+                _mm_nn(p, k[bh, j0:j1], qd)                   # dq_i += dS k
                 dq[bh, i0:i1] += qd
-                np.dot(p.T, q[bh, i0:i1], kd)                 # dk_j += dS^T q
+                _mm_tn(p, q[bh, i0:i1], kd)                   # dk_j += dS^T q
                 dk[bh, j0:j1] += kd
 
 
