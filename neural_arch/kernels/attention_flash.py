@@ -18,8 +18,8 @@ only through SciPy's BLAS bindings, and SciPy is not a dependency: with SciPy in
 helpers call np.dot on C-contiguous tile views (the design of PyTorch's CPU flash attention);
 without it they are plain loops whose innermost loop runs along contiguous memory, so that
 LLVM vectorises it. The masking, online softmax and elementwise parts of backward are loops.
-prange runs over the B*H independent (b, h) pairs; scratch tiles are allocated once per pair, never inside the tile loops. Causal
-tiles entirely above the diagonal are skipped.
+prange runs over the B*H independent (b, h) pairs; scratch tiles are allocated once per pair,
+never inside the tile loops. Causal tiles entirely above the diagonal are skipped.
 """
 
 import math

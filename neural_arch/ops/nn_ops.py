@@ -14,7 +14,7 @@ from neural_arch.core.tensor import Tensor
 
 
 class Embedding(Function):
-    """out[...] = weight[idx[...]];  d weight[r] = Σ of the gradients of every position reading r."""
+    """out[...] = weight[idx[...]];  d weight[r] = Σ of the gradients of positions reading r."""
 
     def forward(self, weight, indices=None):
         self.indices, self.weight_shape = indices, weight.shape

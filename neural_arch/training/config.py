@@ -27,7 +27,6 @@ TRAINING_DEFAULTS = {
     "out_dir": "checkpoints",
     "quiet": False,
     "compress": False,
-    "enable_optimizations": True,
 }
 
 # The default run (``neural-arch train --all``). GPT-2's architecture is the documented one;
