@@ -18,10 +18,11 @@ leaves every real position unchanged.
 """
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
 from neural_arch.core import Tensor, no_grad
@@ -30,7 +31,7 @@ from neural_arch.models.language.bert_pretrained import (mean_pool_normalized,
 
 
 @dataclass
-class BERTConfig:
+class BERTConfig(ConfigDict):
     """Hyper-parameters; the defaults are the small model of the default training run.
 
     ``attention_probs_dropout_prob`` is kept for Hugging Face compatibility but not applied:
@@ -51,11 +52,6 @@ class BERTConfig:
     num_labels: int = 2
     seed: int = 0
 
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a dict, ignoring keys that are not fields (e.g. batch_size)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
     @classmethod
     def from_hf_config(cls, d):
@@ -69,9 +65,6 @@ class BERTConfig:
             raise ValueError(f"BERTConfig.from_hf_config: only absolute position embeddings "
                              f"are supported; got position_embedding_type={position!r}")
         return cls.from_dict(d)
-
-    def to_dict(self):
-        return asdict(self)
 
 
 def _init_weights(module, rng, std):

@@ -22,10 +22,11 @@ Attention probabilities are not dropped out (the fused attention kernel has no d
 """
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
 from neural_arch.models.language.decoding import (TiedLMHead, check_token_ids, fast_normal_,
@@ -34,7 +35,9 @@ from neural_arch.nn import init
 
 
 @dataclass
-class GPT2Config:
+class GPT2Config(ConfigDict):
+    ALIASES = {"block_size": "n_positions"}  # nanoGPT's name (a class attribute, not a field)
+
     vocab_size: int = 200
     n_positions: int = 64  # the context length (nanoGPT's block_size)
     n_embd: int = 128
@@ -55,19 +58,6 @@ class GPT2Config:
                              f"n_head={self.n_head}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"GPT2Config.dropout must be in [0, 1); got {self.dropout}")
-
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a dict, accepting ``block_size`` for ``n_positions`` and ignoring keys
-        that are not config fields (training settings such as ``batch_size``)."""
-        d = dict(d)
-        if "block_size" in d and "n_positions" not in d:
-            d["n_positions"] = d["block_size"]
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self):
-        return asdict(self)
 
 
 class CausalSelfAttention(nn.Module):

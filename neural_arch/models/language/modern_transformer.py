@@ -21,10 +21,11 @@ weights trained under one convention need their q/k rows permuted for the other.
 """
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn
 from neural_arch.models.language.decoding import (TiedLMHead, check_token_ids, fast_normal_,
@@ -33,7 +34,7 @@ from neural_arch.nn import RotaryEmbedding, repeat_kv
 
 
 @dataclass
-class ModernTransformerConfig:
+class ModernTransformerConfig(ConfigDict):
     vocab_size: int = 200
     max_seq_len: int = 64
     dim: int = 128
@@ -71,15 +72,6 @@ class ModernTransformerConfig:
             return int(self.ffn_hidden)
         hidden = int(2 * (4 * self.dim) / 3)
         return self.multiple_of * ((hidden + self.multiple_of - 1) // self.multiple_of)
-
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a dict, ignoring keys that are not config fields (training settings)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in dict(d).items() if k in names})
-
-    def to_dict(self):
-        return asdict(self)
 
 
 class Attention(nn.Module):

@@ -18,10 +18,11 @@ caption itself: padding after it changes nothing and no padding mask is needed.
 """
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
 from neural_arch.core import Tensor
@@ -32,7 +33,7 @@ MAX_TEMPERATURE = 100.0
 
 
 @dataclass
-class CLIPConfig:
+class CLIPConfig(ConfigDict):
     image_size: int = 32
     patch_size: int = 4
     in_channels: int = 3
@@ -47,15 +48,6 @@ class CLIPConfig:
     embed_dim: int = 64
     init_logit_scale: float = math.log(1 / 0.07)
     seed: int = 0
-
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a dict, ignoring keys that are not fields (e.g. batch_size)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self):
-        return asdict(self)
 
 
 class TextTransformer(nn.Module):

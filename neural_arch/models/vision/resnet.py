@@ -14,31 +14,23 @@ convolution followed by BatchNorm (the paper's option B):
     y = ReLU(BN(conv3x3(ReLU(BN(conv3x3(x))))) + shortcut(x))
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
 from neural_arch.core import Tensor
 
 
 @dataclass
-class ResNetConfig:
+class ResNetConfig(ConfigDict):
     depth: int = 8                   # 6n + 2: 8, 20, 32, 44, 56, 110
     num_classes: int = 10
     in_channels: int = 3
     base_width: int = 16             # filters of the first stage; doubled at each later stage
     seed: int = 0
-
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a dict, ignoring keys that are not fields (e.g. learning_rate)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self):
-        return asdict(self)
 
 
 def _conv3x3(in_channels, out_channels, stride, rng):

@@ -17,17 +17,18 @@ For an image (C, H, W) with P = (H/p)·(W/p) patches of p×p pixels and width D:
 ``Block`` also serves CLIP's causal text encoder (``causal=True``).
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
 from neural_arch.core import Tensor
 
 
 @dataclass
-class ViTConfig:
+class ViTConfig(ConfigDict):
     image_size: int = 32
     patch_size: int = 4
     in_channels: int = 3
@@ -38,15 +39,6 @@ class ViTConfig:
     mlp_ratio: float = 4.0
     dropout: float = 0.0
     seed: int = 0
-
-    @classmethod
-    def from_dict(cls, d):
-        """Build from a dict, ignoring keys that are not fields (e.g. learning_rate)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self):
-        return asdict(self)
 
 
 def trunc_normal_(tensor, rng, std=0.02):
