@@ -17,8 +17,10 @@ Choosing the backend: the default is "numba"; the environment variable
 ``set_backend(name)`` switches and ``with use_backend(name):`` switches and restores. If Numba
 cannot be imported the backend falls back to "numpy" with one warning.
 
-One exception per kernel is deliberate: ``matmul`` runs np.matmul (BLAS) under both backends,
-because BLAS was measured faster than our Numba kernel at every size (numbers in matmul.py).
+Two exceptions are deliberate, both decided by measurement: ``matmul`` runs np.matmul (BLAS)
+under both backends, because BLAS was faster than our Numba kernel at every size (numbers in
+matmul.py); and the tanh form of GELU runs the NumPy reference under both backends, because
+NumPy's SIMD tanh beats Numba's scalar libm calls (numbers in gelu.py).
 """
 
 import contextlib
@@ -167,14 +169,18 @@ def rms_norm_backward(dout, cache):
     return _TABLE["rms_norm_backward"][_active](dout, cache)
 
 
+def _gelu_backend(approximate):
+    return "numpy" if approximate == "tanh" else _active  # measured: see gelu.py
+
+
 def gelu_forward(x, approximate="none"):
     """GELU, approximate "none" (erf) or "tanh" -> (out, cache); see gelu.py."""
-    return _TABLE["gelu_forward"][_active](x, approximate)
+    return _TABLE["gelu_forward"][_gelu_backend(approximate)](x, approximate)
 
 
 def gelu_backward(dout, cache):
     """-> dx; see gelu.py."""
-    return _TABLE["gelu_backward"][_active](dout, cache)
+    return _TABLE["gelu_backward"][_gelu_backend(cache[1])](dout, cache)
 
 
 def cross_entropy_forward(logits, targets, ignore_index=-100):
