@@ -19,8 +19,9 @@ def linear(x, weight, bias=None):
     if x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
                          f"weight expects {weight.shape[1]} (weight shape {weight.shape})")
-    y = ops.matmul(x, ops.transpose(weight))
-    return y if bias is None else y + bias
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},)")
+    return ops.linear(x, weight, bias)
 
 
 def _reduce(loss, reduction, count=None, name="loss"):

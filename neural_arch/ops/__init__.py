@@ -6,6 +6,7 @@ from neural_arch.ops.elementwise import (abs, add, clip, div, exp, gelu, log, ma
 from neural_arch.ops.reduce import log_softmax, max, mean, min, softmax, sum, var
 from neural_arch.ops.movement import (broadcast_to, concatenate, getitem, pad, permute, reshape,
                                       split, squeeze, stack, swapaxes, transpose, unsqueeze)
+from neural_arch.ops.linear import linear
 from neural_arch.ops.matmul import matmul
 from neural_arch.ops.nn_ops import (binary_cross_entropy_with_logits_elementwise,
                                     cross_entropy_rows, dropout, embedding, layer_norm,
