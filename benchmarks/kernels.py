@@ -259,10 +259,13 @@ def worker(threads, quick, engine):
     spinning after a parallel loop and would steal the cores from BLAS or PyTorch threads
     running in the same process (measured: torch 25x slower at 2 threads)."""
     import numba
-    import threadpoolctl
 
     numba.set_num_threads(threads)
-    threadpoolctl.threadpool_limits(threads)
+    try:  # optional (pip install threadpoolctl); the BLAS variables set above still apply
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(threads)
+    except ImportError:
+        pass
     try:
         import torch
         torch.set_num_threads(threads)

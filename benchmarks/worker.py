@@ -23,10 +23,33 @@ import time
 import traceback
 
 
+def limit_blas_threads(n):
+    """Set every BLAS / OpenMP pool of this process to ``n`` threads (threadpoolctl).
+
+    threadpoolctl is what can change a running BLAS's thread count; it is optional (install it
+    with ``pip install threadpoolctl``). Without it the BLAS keeps the count it started with, a
+    warning says so once, and returns False.
+    """
+    global _warned_no_threadpoolctl
+    try:
+        import threadpoolctl
+    except ImportError:
+        if not _warned_no_threadpoolctl:
+            print("WARNING: threadpoolctl is not installed, so BLAS thread counts are not "
+                  "controlled (pip install threadpoolctl); Numba and torch threads still are.",
+                  file=sys.stderr)
+            _warned_no_threadpoolctl = True
+        return False
+    threadpoolctl.threadpool_limits(limits=n)  # global setting, kept after this call
+    return True
+
+
+_warned_no_threadpoolctl = False
+
+
 def set_threads(n, torch_module=None):
     """Same thread count for Numba, every BLAS / OpenMP pool (threadpoolctl) and torch."""
-    import threadpoolctl
-    threadpoolctl.threadpool_limits(limits=n)  # global setting, kept after this call
+    limit_blas_threads(n)
     try:
         import numba
         numba.set_num_threads(n)
