@@ -40,8 +40,16 @@ DEFAULT_RUNS = {
     "vit": {"image_size": 32, "patch_size": 4, "embed_dim": 64, "depth": 3, "num_heads": 4,
             "num_classes": 10, "batch_size": 16, "learning_rate": 2e-3, "num_epochs": 3,
             "num_images": 1000},
-    "bert": {"batch_size": 16, "learning_rate": 2e-3, "num_epochs": 3, "num_reviews": 1000},
-    "clip": {"batch_size": 32, "learning_rate": 2e-3, "num_epochs": 6, "num_pairs": 800},
+    # BERT: wider (128 / 512) and without dropout, small batches and a gentler lr (7e-4):
+    # the best 3-epoch val accuracy measured (~0.72-0.83 over seeds 0-2, below the 0.95 target).
+    "bert": {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 2,
+             "num_attention_heads": 4, "hidden_dropout_prob": 0.0, "batch_size": 8,
+             "learning_rate": 7e-4, "warmup_fraction": 0.1, "num_epochs": 3,
+             "num_reviews": 1000},
+    # CLIP: 8-pixel patches (17 tokens) pay for width 128; batch 16 gives 38 steps an epoch.
+    "clip": {"patch_size": 8, "vision_width": 128, "text_width": 128, "embed_dim": 128,
+             "batch_size": 16, "learning_rate": 5e-4, "warmup_fraction": 0.1, "num_epochs": 6,
+             "num_pairs": 800},
     "resnet": {"depth": 8, "batch_size": 32, "learning_rate": 3e-3, "num_epochs": 3,
                "num_images": 1000, "weight_decay": 5e-4},
 }
