@@ -194,7 +194,13 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if "numpy" not in sys.modules:  # too late to change once NumPy has started its BLAS
         set_thread_count(args.threads)
-    return args.func(args)
+    from neural_arch.training.checkpoint import CheckpointError
+    try:
+        return args.func(args)
+    except (CheckpointError, ValueError, TypeError, KeyError, FileNotFoundError) as err:
+        # Bad input or a bad file: one clear line, not a traceback.
+        print(f"neural-arch {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -89,11 +89,14 @@ def rms_norm(x, weight, eps=1e-6):
 
 
 def normalize(x, p=2, axis=-1, eps=1e-12):
-    """x / max(‖x‖_2, eps) along ``axis`` (L2 only, like the common use in CLIP)."""
+    """x / sqrt(‖x‖² + eps²) along ``axis`` (L2 only, like the common use in CLIP).
+
+    PyTorch divides by max(‖x‖, eps); adding eps² under the root gives the same values to
+    float precision and a finite gradient at x = 0 (where d‖x‖/dx would divide by zero).
+    """
     if p != 2:
         raise ValueError(f"normalize: only p=2 is supported; got p={p}")
-    norm = ops.sqrt(ops.sum(x * x, axis=axis, keepdims=True))
-    return x / ops.maximum(norm, eps)
+    return x / ops.sqrt(ops.sum(x * x, axis=axis, keepdims=True) + eps * eps)
 
 
 def one_hot(indices, num_classes, dtype=np.float32):

@@ -72,7 +72,7 @@ class ModelServer:
         image_emb, text_emb = self.task.embed(self.model, "val")
         with no_grad():
             if isinstance(query, str):
-                tokens, eot = encode_captions(data.tokenizer, [query])
+                tokens, eot = encode_captions(data.tokenizer, [_caption_words(data, query)])
                 q = self.model.encode_text(tokens, eot).data[0]
                 scores = image_emb @ q
                 best = int(np.argmax(scores))
@@ -126,3 +126,18 @@ class ModelServer:
                 "performance": self.checkpoint["metrics"],
                 "training_info": {"epochs": self.checkpoint["epoch"] + 1,
                                   "steps": self.checkpoint["step"]}}
+
+
+def _caption_words(data, caption):
+    """The caption as the training captions are written (lower case, known words, short enough),
+    or a ValueError that says what is wrong."""
+    words = data.tokenizer.split(caption.lower())
+    unknown = sorted({w for w in words if w not in data.tokenizer.token_to_id})
+    if unknown:
+        raise ValueError(f"caption: words {unknown} are not in the caption vocabulary "
+                         f"({len(data.vocab)} words, e.g. 'a large red circle on the left')")
+    if not 0 < len(words) <= data.context_length - 2:
+        raise ValueError(f"caption: {len(words)} words; expected 1 to "
+                         f"{data.context_length - 2} (the text encoder's context is "
+                         f"{data.context_length} tokens with <bos> and <eos>)")
+    return " ".join(words)

@@ -85,8 +85,11 @@ def _full_check(fn, inputs, checked, out_shape, eps, atol, rtol, names):
             v = np.zeros(n_out)
             v[row] = 1.0
             analytic[row] = _analytic_vjp(fn, inputs, checked, v.reshape(out_shape))[pos].ravel()
+        # NaN or inf anywhere is a failure: every comparison with NaN is False, so the test is
+        # written as "not within tolerance" and non-finite entries are marked worst of all.
         bad = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
-        if np.any(bad > 0):
+        bad[~(np.isfinite(analytic) & np.isfinite(numeric))] = np.inf
+        if not np.all(bad <= 0):
             r, c = np.unravel_index(np.argmax(bad), bad.shape)
             element = np.unravel_index(c, x.shape) if x.ndim else ()
             _fail(names[pos], f"output element {r}, input element {element}",
@@ -110,7 +113,7 @@ def _projection_check(fn, inputs, checked, out_shape, eps, atol, rtol, names, pr
                 data[...] = saved
             numeric = float(np.sum(v * (plus - minus)) / (2 * eps))
             analytic = float(np.sum(grads[pos] * u))
-            if abs(analytic - numeric) > atol + rtol * abs(numeric):
+            if not abs(analytic - numeric) <= atol + rtol * abs(numeric):  # NaN fails too
                 _fail(names[pos], f"random projection {p} (vᵀJu)", analytic, numeric)
 
 

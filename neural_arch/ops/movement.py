@@ -127,7 +127,10 @@ def squeeze(x, axis=None):
     if axis is None:
         axes = [i for i, n in enumerate(x.shape) if n == 1]
     else:
-        axes = [a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+        axes = [a for a in ((axis,) if isinstance(axis, int) else axis)]
+        if any(not -x.ndim <= a < x.ndim for a in axes):
+            raise ValueError(f"squeeze: axis {axis} is out of range for shape {x.shape}")
+        axes = [a % x.ndim for a in axes]
         for a in axes:
             if x.shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} has size {x.shape[a]}, not 1 "

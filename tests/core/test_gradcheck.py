@@ -91,3 +91,18 @@ def test_misuse_is_rejected():
         gradcheck(lambda t: t * 2, [leaf(np.ones(2))], mode="fast")
     with pytest.raises(TypeError, match="Tensor"):
         gradcheck(lambda t: t.data * 2, [leaf(np.ones(2))])
+
+
+class _NaNBackward(Function):
+    def forward(self, x):
+        return x * 2.0
+
+    def backward(self, grad):
+        return grad * np.nan
+
+
+@pytest.mark.parametrize("mode,size", [("full", 3), ("projection", 3000)])
+def test_gradcheck_fails_on_a_nan_gradient(mode, size):
+    x = Tensor(np.ones(size), requires_grad=True)
+    with pytest.raises(AssertionError, match="gradcheck failed"):
+        gradcheck(lambda t: _NaNBackward.apply(t), [x], mode=mode)

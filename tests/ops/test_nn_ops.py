@@ -102,6 +102,16 @@ def test_dropout_same_seed_same_mask_and_gradient_is_mask_times_scale():
              lambda arr: arr * mask_times_scale, x)
 
 
+@given(data=st.data(), p=st.sampled_from([0.1, 0.5, 0.9]), seed=st.integers(0, 2**16))
+def test_dropout_property(data, p, seed):
+    """Over generated shapes: the forward is x·mask/(1-p) for the mask the seed draws, and
+    gradcheck passes (a fresh generator with the same seed per call keeps the mask fixed)."""
+    x = data.draw(arrays(data.draw(shapes(max_dims=3))))
+    mask = np.random.default_rng(seed).random(x.shape) >= p
+    check_op(lambda t: ops.dropout(t, p=p, rng=np.random.default_rng(seed)),
+             lambda arr: arr * mask / (1.0 - p), x)
+
+
 def test_dropout_errors():
     x = Tensor(np.ones(3))
     with pytest.raises(ValueError, match="p must be"):

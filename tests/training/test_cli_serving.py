@@ -119,3 +119,24 @@ def test_help_on_every_subcommand(capsys):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
+
+
+def test_serving_handles_real_text(trained):
+    clip = ModelServer(trained / "clip" / "clip_epoch_2.json")
+    caption = clip.task.data.val_captions[0]
+    assert clip.predict(caption.upper()) == clip.predict(caption)   # case does not matter
+    with pytest.raises(ValueError, match=r"\['zebra'\]"):
+        clip.predict("a zebra on the left")
+    with pytest.raises(ValueError, match="expected 1 to"):
+        clip.predict("a red circle " * 20)
+    gpt2 = ModelServer(trained / "gpt2" / "gpt2_epoch_2.json")
+    long_prompt = "tom was happy . " * 40                             # longer than the context
+    assert gpt2.predict(long_prompt, max_new_tokens=3).startswith(long_prompt)
+
+
+def test_cli_reports_bad_input_in_one_line(trained, capsys, tmp_path):
+    assert main(["generate", str(tmp_path / "missing.json"), "--prompt", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "missing.json" in err and "Traceback" not in err
+    assert main(["predict", str(trained / "gpt2" / "gpt2_epoch_2.json"),
+                 "--image-index", "0"]) == 2

@@ -55,14 +55,21 @@ def _weights(path):
     return {k: v for k, v in load_checkpoint_tensors(path).items()}
 
 
-def test_resume_is_bitwise_exact(tmp_path, tiny):
-    straight = ModelTrainer(tiny("gpt2", tmp_path / "a", num_epochs=3, dropout=0.1))
+# Dropout generators (gpt2, bert), BatchNorm buffers (resnet), the learnable temperature (clip).
+RESUME_EXTRA = {"gpt2": {"dropout": 0.1}, "bert": {"hidden_dropout_prob": 0.1}, "resnet": {},
+                "clip": {}}
+
+
+@pytest.mark.parametrize("name", sorted(RESUME_EXTRA))
+def test_resume_is_bitwise_exact(name, tmp_path, tiny):
+    extra = RESUME_EXTRA[name]
+    straight = ModelTrainer(tiny(name, tmp_path / "a", num_epochs=3, **extra))
     straight.train()
-    interrupted = ModelTrainer(tiny("gpt2", tmp_path / "b", num_epochs=3, dropout=0.1))
+    interrupted = ModelTrainer(tiny(name, tmp_path / "b", num_epochs=3, **extra))
     interrupted.train(epochs=2)
-    resume_training(tmp_path / "b" / "gpt2" / "gpt2_epoch_2.json", additional_epochs=1)
-    a = tmp_path / "a" / "gpt2" / "gpt2_epoch_3.json"
-    b = tmp_path / "b" / "gpt2" / "gpt2_epoch_3.json"
+    resume_training(tmp_path / "b" / name / f"{name}_epoch_2.json", additional_epochs=1)
+    a = tmp_path / "a" / name / f"{name}_epoch_3.json"
+    b = tmp_path / "b" / name / f"{name}_epoch_3.json"
     wa, wb = _weights(a), _weights(b)
     assert wa.keys() == wb.keys()
     for key in wa:

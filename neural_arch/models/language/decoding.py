@@ -29,7 +29,7 @@ def check_token_ids(idx, vocab_size, max_len, name="idx"):
         raise ValueError(f"{name} must have shape (batch, seq_len); got shape {array.shape}")
     if array.shape[1] == 0:
         raise ValueError(f"{name} must hold at least one token per row; got shape {array.shape}")
-    if array.shape[1] > max_len:
+    if max_len is not None and array.shape[1] > max_len:
         raise ValueError(f"{name} has sequence length {array.shape[1]} but the model's context "
                          f"holds at most {max_len} positions")
     if array.size and (array.min() < 0 or array.max() >= vocab_size):
@@ -104,9 +104,10 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     ``model`` provides ``vocab_size``, ``max_len``, ``new_cache()`` (an ``nn.KVCache`` with
     one slot per layer) and ``logits(idx, cache)`` (logits of tokens ``idx`` that follow the
     tokens held in ``cache``).
-    Runs under ``no_grad`` in eval mode and restores the previous mode afterwards.
+    Runs under ``no_grad`` in eval mode and restores the previous mode afterwards. A prompt
+    longer than the context is cropped to its last ``max_len`` tokens, as every later step is.
     """
-    idx = check_token_ids(idx, model.vocab_size, model.max_len).astype(np.int64)
+    idx = check_token_ids(idx, model.vocab_size, None).astype(np.int64)
     check_sampling_options(max_new_tokens, temperature, top_k, top_p)
     rng = np.random.default_rng(seed)
     was_training = model.training
