@@ -39,14 +39,9 @@ def sgemm_gflops(threads, n=1024, repeats=7):
 
 
 def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    """The CPU's model name (shared with the checkpoints' environment record)."""
+    from neural_arch.training.config import cpu_name
+    return cpu_name()
 
 
 def describe(torch_version):

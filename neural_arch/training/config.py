@@ -90,11 +90,12 @@ def environment_info():
         numba_version, threads = None, 1
     return {"python": sys.version.split()[0], "numpy": np.__version__, "numba": numba_version,
             "neural_arch": neural_arch.__version__, "kernels": kernels.active_backend(),
-            "cpu": _cpu_name(), "cpu_count": os.cpu_count(), "threads": threads,
+            "cpu": cpu_name(), "cpu_count": os.cpu_count(), "threads": threads,
             "platform": platform.platform()}
 
 
-def _cpu_name():
+def cpu_name():
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

@@ -17,6 +17,7 @@ import numpy as np
 from neural_arch import functional as F
 from neural_arch.core.grad_mode import no_grad
 from neural_arch.core.tensor import Tensor
+from neural_arch import nn
 from neural_arch.nn import Module
 
 
@@ -127,3 +128,38 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
     finally:
         model.train(was_training)
     return idx
+
+
+class CausalLM:
+    """What GPT-2 and the modern transformer share around their own ``logits(idx, cache)``:
+    ``forward`` (logits and the loss) and ``generate``, plus the attributes the generation loop
+    reads. A subclass names its context-length config field in ``CONTEXT_FIELD``."""
+
+    CONTEXT_FIELD = "n_positions"
+
+    @property
+    def vocab_size(self):
+        return self.config.vocab_size
+
+    @property
+    def max_len(self):
+        return getattr(self.config, self.CONTEXT_FIELD)
+
+    def new_cache(self):
+        return nn.KVCache(self.config.n_layer)
+
+    def forward(self, idx, targets=None, ignore_index=-100):
+        """(logits (B, T, V), mean cross-entropy over targets that are not ``ignore_index``,
+        or None without targets)."""
+        idx = check_token_ids(idx, self.vocab_size, self.max_len)
+        logits = self.logits(idx)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits, targets, ignore_index=ignore_index)
+        return logits, loss
+
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None,
+                 kv_cache=True):
+        """Sample ``max_new_tokens`` tokens after ``idx`` (B, T); see ``generate`` above.
+        ``temperature=0`` is greedy. Returns an int64 array (B, T + max_new_tokens)."""
+        return generate(self, idx, max_new_tokens, temperature, top_k, top_p, seed, kv_cache)

@@ -29,8 +29,7 @@ import numpy as np
 from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
-from neural_arch.models.language.decoding import (TiedLMHead, check_token_ids, fast_normal_,
-                                                  generate)
+from neural_arch.models.language.decoding import CausalLM, TiedLMHead, fast_normal_
 from neural_arch.nn import init
 
 
@@ -113,12 +112,14 @@ class Block(nn.Module):
         return x
 
 
-class GPT2LMHead(nn.Module):
+class GPT2LMHead(CausalLM, nn.Module):
     """GPT-2 with its (tied) language-modelling head.
 
     ``forward(idx, targets)`` returns logits (B, T, vocab_size) and the mean cross-entropy over
     targets that are not ``ignore_index`` (None without targets).
     """
+
+    CONTEXT_FIELD = "n_positions"  # the config field holding the context length
 
     def __init__(self, config=None):
         super().__init__()
@@ -152,18 +153,6 @@ class GPT2LMHead(nn.Module):
             elif isinstance(module, nn.Embedding):
                 fast_normal_(module.weight, rng, 0.02)
 
-    # The two attributes the shared generation loop reads.
-    @property
-    def vocab_size(self):
-        return self.config.vocab_size
-
-    @property
-    def max_len(self):
-        return self.config.n_positions
-
-    def new_cache(self):
-        return nn.KVCache(self.config.n_layer)
-
     def logits(self, idx, cache=None):
         """Logits (B, T, V) of tokens ``idx`` (B, T) that follow the tokens held in ``cache``."""
         B, T = idx.shape
@@ -176,17 +165,3 @@ class GPT2LMHead(nn.Module):
             x = block(x, cache)
         x = self.transformer.ln_f(x)
         return self.lm_head(x)  # (B, T, V)
-
-    def forward(self, idx, targets=None, ignore_index=-100):
-        idx = check_token_ids(idx, self.config.vocab_size, self.config.n_positions)
-        logits = self.logits(idx)
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits, targets, ignore_index=ignore_index)
-        return logits, loss
-
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None,
-                 kv_cache=True):
-        """Sample ``max_new_tokens`` tokens after ``idx`` (B, T); see ``decoding.generate``.
-        ``temperature=0`` is greedy. Returns an int64 array (B, T + max_new_tokens)."""
-        return generate(self, idx, max_new_tokens, temperature, top_k, top_p, seed, kv_cache)

@@ -28,8 +28,7 @@ import numpy as np
 from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn
-from neural_arch.models.language.decoding import (TiedLMHead, check_token_ids, fast_normal_,
-                                                  generate)
+from neural_arch.models.language.decoding import CausalLM, TiedLMHead, fast_normal_
 from neural_arch.nn import RotaryEmbedding, repeat_kv
 
 
@@ -136,11 +135,13 @@ class TransformerBlock(nn.Module):
         return x
 
 
-class ModernTransformer(nn.Module):
+class ModernTransformer(CausalLM, nn.Module):
     """The Llama-style language model; ``forward``/``generate`` behave as GPT2LMHead's.
 
     The output layer is tied to the token embedding: logits = x tok_embeddingsᵀ.
     """
+
+    CONTEXT_FIELD = "max_seq_len"  # the config field holding the context length
 
     def __init__(self, config=None):
         super().__init__()
@@ -172,35 +173,9 @@ class ModernTransformer(nn.Module):
             elif isinstance(module, nn.Embedding):
                 fast_normal_(module.weight, rng, 0.02)
 
-    # The two attributes the shared generation loop reads.
-    @property
-    def vocab_size(self):
-        return self.config.vocab_size
-
-    @property
-    def max_len(self):
-        return self.config.max_seq_len
-
-    def new_cache(self):
-        return nn.KVCache(self.config.n_layer)
-
     def logits(self, idx, cache=None):
         """Logits (B, T, V) of tokens ``idx`` (B, T) that follow the tokens held in ``cache``."""
         x = self.dropout(self.tok_embeddings(idx))  # (B, T, dim)
         for layer in self.layers:
             x = layer(x, self.rope, cache)
         return self.output(self.norm(x))  # (B, T, V)
-
-    def forward(self, idx, targets=None, ignore_index=-100):
-        idx = check_token_ids(idx, self.config.vocab_size, self.config.max_seq_len)
-        logits = self.logits(idx)
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits, targets, ignore_index=ignore_index)
-        return logits, loss
-
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None,
-                 kv_cache=True):
-        """Sample ``max_new_tokens`` tokens after ``idx`` (B, T); see ``decoding.generate``.
-        ``temperature=0`` is greedy. Returns an int64 array (B, T + max_new_tokens)."""
-        return generate(self, idx, max_new_tokens, temperature, top_k, top_p, seed, kv_cache)
