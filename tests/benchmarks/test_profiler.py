@@ -29,13 +29,13 @@ def test_profile_records_ops_kernels_and_optimizer():
         step()
     assert not profiler.active
     assert kernels.matmul is original_matmul and optim.Adam.step is original_step
-    mm = prof.ops["MatMul"]
+    mm = prof.ops["Linear"]
     assert mm.calls > 0 and mm.forward > 0 and mm.backward > 0 and mm.kernel > 0
     assert prof.optimizer_calls == 1 and prof.optimizer_time > 0
     assert prof.kernels["matmul"][0] > 0 and prof.kernels["adamw_step"][0] > 0
     assert prof.forward_time + prof.backward_time + prof.optimizer_time <= prof.wall
     text = str(prof)
-    assert "| MatMul |" in text and "optimizer (1 steps)" in text
+    assert "| Linear |" in text and "optimizer (1 steps)" in text
     assert set(prof.summary()) >= {"wall_ms", "forward_ms", "backward_ms", "optimizer_ms",
                                    "kernel_ms", "other_ms"}
 
