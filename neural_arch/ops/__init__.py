@@ -1,8 +1,8 @@
 """Every differentiable primitive, one small Function each, and the functions that apply them."""
 
-from neural_arch.ops.elementwise import (abs, add, clip, div, exp, gelu, log, masked_fill,
-                                         maximum, minimum, mul, neg, pow, relu, sigmoid, silu,
-                                         sqrt, sub, tanh, where)
+from neural_arch.ops.elementwise import (abs, add, div, exp, gelu, log, mul, neg, pow, relu,
+                                         sigmoid, silu, sqrt, sub, tanh)
+from neural_arch.ops.selection import clip, masked_fill, maximum, minimum, where
 from neural_arch.ops.reduce import log_softmax, max, mean, min, softmax, sum, var
 from neural_arch.ops.movement import (broadcast_to, concatenate, getitem, pad, permute, reshape,
                                       split, squeeze, stack, swapaxes, transpose, unsqueeze)
