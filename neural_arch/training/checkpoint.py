@@ -33,8 +33,8 @@ from safetensors.numpy import save as save_safetensors
 from .atomic_write import atomic_write, temp_path_for
 from .checkpoint_files import (_NAME, archive_previous_run, check_tensors,  # noqa: F401
                                find_checkpoints, latest_checkpoint, pack_state, unpack_state)
-from .checkpoint_validation import (SCHEMA_VERSION, CheckpointError, metadata_problems,
-                                    read_verified_weights, to_json_safe)
+from .checkpoint_validation import (SCHEMA_VERSION, CheckpointError, _weights_path,
+                                    metadata_problems, read_verified_weights, to_json_safe)
 
 __all__ = [
     "CheckpointError", "save_checkpoint", "load_checkpoint", "load_checkpoint_tensors",
@@ -222,7 +222,9 @@ def checkpoint_problems(path: str | os.PathLike, require_weights: bool = True) -
     Covers reading (missing, corrupt, truncated), the schema (see ``metadata_problems``), a
     file name whose epoch disagrees with the JSON, and the weights (missing entry or file, path
     escaping the directory, size or hash mismatch). ``require_weights=False`` accepts
-    metadata-only checkpoints such as those of the original documented format.
+    metadata-only checkpoints such as those of the original documented format, and a weights
+    file that is absent (as in a fresh clone, where only the JSON is committed); a weights entry
+    is still checked, and a weights file that is present must still match its hash.
     """
     path = Path(path)
     try:
@@ -237,6 +239,8 @@ def checkpoint_problems(path: str | os.PathLike, require_weights: bool = True) -
                         f"(file names count completed epochs, 'epoch' is 0-indexed)")
     if require_weights or "weights" in meta:
         try:
+            if not require_weights and not _weights_path(path, meta)[0].exists():
+                return problems
             read_verified_weights(path, meta)
         except CheckpointError as exc:
             problems.append(exc.problem)

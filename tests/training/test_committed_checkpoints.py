@@ -20,3 +20,16 @@ def test_committed_checkpoints_are_valid(name):
         checkpoint = load_checkpoint(path)
         assert checkpoint["model"] == name and checkpoint["config"]["model"] == name
         assert checkpoint["weights"]["file"].endswith(".safetensors")
+
+
+def test_metadata_only_validation_still_checks_present_weights(tmp_path):
+    """Without weights on disk a committed checkpoint is valid metadata-only, but a weights file
+    that is there must still match its hash, and weights are required by default."""
+    import shutil
+    source = find_checkpoints(ROOT / "gpt2")[0]
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    assert checkpoint_problems(copy, require_weights=False) == []
+    assert any("missing" in p for p in checkpoint_problems(copy))
+    (tmp_path / load_checkpoint(copy)["weights"]["file"]).write_bytes(b"not the weights")
+    assert checkpoint_problems(copy, require_weights=False)
