@@ -1,12 +1,11 @@
-"""GPT2LMHead: the model contract, causality, KV-cache generation, tied embeddings, input checks."""
+"""GPT2LMHead: causality, KV-cache generation, tied embeddings, init, input checks (the shared
+model contract is in test_language_model_contract.py)."""
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from safetensors.numpy import load_file, save_file
 
-from neural_arch import optim
 from neural_arch.models.language.gpt2 import GPT2Config, GPT2LMHead
 from neural_arch.testing import gradcheck
 
@@ -15,12 +14,6 @@ TINY = dict(vocab_size=64, n_positions=16, n_embd=32, n_layer=2, n_head=4)
 
 def tokens(batch=4, length=16, vocab=TINY["vocab_size"], seed=0):
     return np.random.default_rng(seed).integers(0, vocab, (batch, length))
-
-
-def next_token_batch(batch=4, length=16, seed=0):
-    """Inputs and their next-token targets, cut from one random sequence per row."""
-    seq = tokens(batch, length + 1, seed=seed)
-    return seq[:, :-1], seq[:, 1:]
 
 
 _MODELS = {}
@@ -32,45 +25,6 @@ def cached_model(**overrides):
     if key not in _MODELS:
         _MODELS[key] = GPT2LMHead({**TINY, **overrides}).eval()
     return _MODELS[key]
-
-
-def test_every_parameter_gets_a_gradient():
-    model = GPT2LMHead(TINY)
-    _, loss = model(*next_token_batch())
-    loss.backward()
-    dead = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
-    assert not dead, f"parameters without gradient: {dead}"
-
-
-def test_loss_at_init_is_log_vocab():
-    _, loss = GPT2LMHead(TINY)(*next_token_batch())
-    assert abs(loss.item() - np.log(TINY["vocab_size"])) < 0.3
-
-
-def test_overfits_one_batch():
-    model = GPT2LMHead(TINY)
-    idx, targets = next_token_batch()
-    opt = optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
-    first = None
-    for _ in range(200):  # about 25 steps are needed at this learning rate
-        _, loss = model(idx, targets)
-        first = loss.item() if first is None else first
-        if loss.item() < 0.05 * first:
-            break
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert loss.item() < 0.05 * first, (first, loss.item())
-
-
-def test_state_dict_round_trip_through_safetensors(tmp_path):
-    model = GPT2LMHead(TINY)
-    save_file(model.state_dict(), str(tmp_path / "gpt2.safetensors"))
-    fresh = GPT2LMHead({**TINY, "seed": 1})
-    idx = tokens()
-    assert not np.array_equal(fresh(idx)[0].data, model(idx)[0].data)
-    fresh.load_state_dict(load_file(str(tmp_path / "gpt2.safetensors")))
-    assert np.array_equal(fresh(idx)[0].data, model(idx)[0].data)
 
 
 def test_gradcheck_float64():
