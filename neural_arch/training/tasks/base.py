@@ -58,6 +58,16 @@ class Task:
     def summarize(self, stats_list):
         raise NotImplementedError
 
+    def eval_stats(self, model, split):
+        """``batch_stats`` of every batch of ``split``, in eval mode with no graph."""
+        def body():
+            stats = []
+            for batch in self.eval_batches(split, self.config["eval_batch_size"]):
+                loss, outputs = self.train_loss(model, batch)
+                stats.append(self.batch_stats(loss.item(), outputs, batch))
+            return stats
+        return run_eval(model, body)
+
     def evaluate(self, model, split):
         raise NotImplementedError
 

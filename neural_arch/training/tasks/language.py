@@ -9,7 +9,7 @@ import numpy as np
 
 from neural_arch.data.stories import make_stories
 from neural_arch.training.metrics import TokenStats, correct_token_count
-from neural_arch.training.tasks.base import Task, as_int, run_eval
+from neural_arch.training.tasks.base import Task, as_int
 
 
 class LanguageModelTask(Task):
@@ -59,14 +59,7 @@ class LanguageModelTask(Task):
                 "accuracy": totals.accuracy}
 
     def evaluate(self, model, split):
-        def body():
-            stats = []
-            for batch in self.eval_batches(split, self.config["eval_batch_size"]):
-                loss, logits = self.train_loss(model, batch)
-                stats.append(self.batch_stats(loss.item(), logits, batch))
-            return self.summarize(stats)
-
-        metrics = run_eval(model, body)
+        metrics = self.summarize(self.eval_stats(model, split))
         return metrics, {"generation_samples": self.samples(model)}
 
     def samples(self, model, n=2, prompt_tokens=4, new_tokens=40):

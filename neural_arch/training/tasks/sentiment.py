@@ -7,7 +7,7 @@ classifies from the pooled ``[CLS]`` state. Metrics: mean cross-entropy and accu
 import numpy as np
 
 from neural_arch.data.imdb_synthetic import make_synthetic_imdb
-from neural_arch.training.tasks.base import Task, as_int, run_eval
+from neural_arch.training.tasks.base import Task, as_int
 
 
 class SentimentTask(Task):
@@ -56,13 +56,7 @@ class SentimentTask(Task):
                 "accuracy": sum(s[1] for s in stats_list) / n}
 
     def evaluate(self, model, split):
-        def body():
-            stats = []
-            for batch in self.eval_batches(split, self.config["eval_batch_size"]):
-                loss, logits = self.train_loss(model, batch)
-                stats.append(self.batch_stats(loss.item(), logits, batch))
-            return stats
-        return self.summarize(run_eval(model, body)), {}
+        return self.summarize(self.eval_stats(model, split)), {}
 
     def encode(self, texts):
         """Token ids and attention mask for new review texts, as the dataset encodes them."""

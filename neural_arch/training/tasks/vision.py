@@ -62,14 +62,7 @@ class ImageClassificationTask(Task):
         return run_eval(model, body)
 
     def evaluate(self, model, split):
-        def body():
-            stats = []
-            for batch in self.eval_batches(split, self.config["eval_batch_size"]):
-                loss, logits = self.train_loss(model, batch)
-                stats.append(self.batch_stats(loss.item(), logits, batch))
-            return stats
-
-        stats = run_eval(model, body)
+        stats = self.eval_stats(model, split)
         metrics = self.summarize(stats)
         logits = np.concatenate([s[1] for s in stats])
         labels = np.concatenate([s[2] for s in stats])
