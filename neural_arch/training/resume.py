@@ -33,7 +33,8 @@ def restore_model_from_checkpoint(checkpoint_path):
 
 def trainer_from_checkpoint(checkpoint_path, num_epochs=None, quiet=None):
     """A ModelTrainer whose model, optimizer, scheduler and RNGs are as they were when the
-    checkpoint was written; ``num_epochs`` (the new total) defaults to the saved one."""
+    checkpoint was written; ``num_epochs`` (the new total) defaults to the saved one. Its new
+    checkpoints go into the folder of the one it was built from."""
     from neural_arch.training.trainer import ModelTrainer
     path = Path(checkpoint_path)
     checkpoint = load_checkpoint(path)
@@ -41,7 +42,7 @@ def trainer_from_checkpoint(checkpoint_path, num_epochs=None, quiet=None):
     config["model"] = _model_name(checkpoint, path)
     if num_epochs is not None:
         config["num_epochs"] = int(num_epochs)
-    trainer = ModelTrainer(config, quiet=quiet, out_dir=path.parent.parent)
+    trainer = ModelTrainer(config, quiet=quiet, checkpoint_dir=path.parent)
     trainer.load_state(checkpoint, *unpack_state(load_checkpoint_tensors(path)))
     return trainer
 

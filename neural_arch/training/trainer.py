@@ -46,7 +46,7 @@ class ModelTrainer:
     Attributes used by the documented examples: ``model``, ``step``, ``train()``.
     """
 
-    def __init__(self, config, quiet=None, out_dir=None):
+    def __init__(self, config, quiet=None, out_dir=None, checkpoint_dir=None):
         self.config = resolve_config(config)
         if quiet is not None:
             self.config["quiet"] = bool(quiet)
@@ -54,7 +54,8 @@ class ModelTrainer:
             self.config["out_dir"] = str(out_dir)
         cfg = self.config
         self.model_name = cfg["model"]
-        self.checkpoint_dir = Path(cfg["out_dir"]) / self.model_name
+        # <out_dir>/<model>/ unless told otherwise (resume writes beside the checkpoint it read).
+        self.checkpoint_dir = Path(checkpoint_dir or Path(cfg["out_dir"]) / self.model_name)
         ensure_writable(self.checkpoint_dir)  # fail now, not after an hour of training
         self.task = make_task(self.model_name, cfg)
         cfg.update(self.task.model_overrides())

@@ -123,3 +123,15 @@ def test_a_new_run_archives_the_previous_one_instead_of_mixing(tmp_path, tiny):
     old = find_checkpoints(archive)
     assert [p.name for p in old] == ["gpt2_epoch_1.json", "gpt2_epoch_2.json"]
     assert all(validate_checkpoint(p) for p in old)
+
+
+def test_resume_writes_beside_the_checkpoint_it_read(tmp_path, tiny):
+    ModelTrainer(tiny("gpt2", tmp_path, num_epochs=2)).train(epochs=1)
+    elsewhere = tmp_path / "copied_somewhere"
+    elsewhere.mkdir()
+    for path in (tmp_path / "gpt2").iterdir():
+        (elsewhere / path.name).write_bytes(path.read_bytes())
+    resume_training(elsewhere / "gpt2_epoch_1.json", additional_epochs=1)
+    assert [p.name for p in find_checkpoints(elsewhere)] == ["gpt2_epoch_1.json",
+                                                            "gpt2_epoch_2.json"]
+    assert validate_checkpoint(elsewhere / "gpt2_epoch_2.json")
