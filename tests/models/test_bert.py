@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from neural_arch import optim
 from neural_arch.core import no_grad
 from neural_arch.models.language.bert import BERT, BertForSequenceClassification, BERTConfig
 from neural_arch.testing import gradcheck
+from _contract import assert_overfits_one_batch
 
 TINY = dict(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=64, max_position_embeddings=16, hidden_dropout_prob=0.0,
@@ -46,16 +46,8 @@ def test_loss_at_init_is_log_num_labels():
 def test_overfits_one_batch():
     model = BertForSequenceClassification(TINY)
     ids, mask, types, labels = batch()
-    opt = optim.Adam(model.parameters(), lr=1e-3)
-    first = None
-    for _ in range(150):
-        logits, loss = model(ids, mask, types, labels=labels)
-        first = loss.item() if first is None else first
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    accuracy = (logits.data.argmax(-1) == labels).mean()
-    assert loss.item() < 0.05 * first or accuracy == 1.0, (first, loss.item(), accuracy)
+    assert_overfits_one_batch(model, lambda: model(ids, mask, types, labels=labels), labels,
+                              lr=1e-3, steps=150)
 
 
 def test_state_dict_round_trip_through_safetensors(tmp_path):

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from neural_arch import optim
 from neural_arch.core import no_grad
 from neural_arch.models.vision.resnet import ResNet, ResNetConfig
 from neural_arch.testing import gradcheck
+from _contract import assert_overfits_one_batch
 
 TINY = dict(depth=8, num_classes=5, in_channels=3, base_width=4)
 
@@ -34,16 +34,7 @@ def test_loss_at_init_is_log_num_classes():
 def test_overfits_one_batch():
     model = ResNet(TINY)
     images, labels = batch()
-    opt = optim.Adam(model.parameters(), lr=1e-2)
-    first = None
-    for _ in range(100):
-        logits, loss = model(images, labels)
-        first = loss.item() if first is None else first
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    accuracy = (logits.data.argmax(-1) == labels).mean()
-    assert loss.item() < 0.05 * first or accuracy == 1.0, (first, loss.item(), accuracy)
+    assert_overfits_one_batch(model, lambda: model(images, labels), labels, lr=1e-2, steps=100)
 
 
 def test_state_dict_round_trip_through_safetensors(tmp_path):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from neural_arch import optim
 from neural_arch.models.vision.vision_transformer import VisionTransformer, ViTConfig
 from neural_arch.testing import gradcheck
+from _contract import assert_overfits_one_batch
 
 TINY = dict(image_size=8, patch_size=4, in_channels=3, num_classes=5, embed_dim=16, depth=2,
             num_heads=2, mlp_ratio=2.0)
@@ -34,16 +34,7 @@ def test_loss_at_init_is_log_num_classes():
 def test_overfits_one_batch():
     model = VisionTransformer(**TINY)
     images, labels = batch()
-    opt = optim.Adam(model.parameters(), lr=3e-3)
-    first = None
-    for _ in range(150):
-        logits, loss = model(images, labels)
-        first = loss.item() if first is None else first
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    accuracy = (logits.data.argmax(-1) == labels).mean()
-    assert loss.item() < 0.05 * first or accuracy == 1.0, (first, loss.item(), accuracy)
+    assert_overfits_one_batch(model, lambda: model(images, labels), labels, lr=3e-3, steps=150)
 
 
 def test_state_dict_round_trip_through_safetensors(tmp_path):

@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 from neural_arch import functional as F
 from neural_arch.core import Tensor
-from tests.ops._check import check_op
+from ._check import check_op
 
 
 @given(lead=hnp.array_shapes(min_dims=0, max_dims=2, max_side=3),

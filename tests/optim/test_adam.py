@@ -6,7 +6,7 @@ import pytest
 from neural_arch import kernels
 from neural_arch.nn.module import Parameter
 from neural_arch.optim import Adam, AdamW
-from tests.optim._helpers import (grads_at, make_params, set_grads, set_torch_grads,
+from ._helpers import (grads_at, make_params, set_grads, set_torch_grads,
                                   torch_params, two_groups)
 
 P0 = [1.0, -2.0]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neural_arch.optim import SGD, Adam, AdamW, WarmupCosine
-from tests.optim._helpers import grads_at, make_params, set_grads, two_groups
+from ._helpers import grads_at, make_params, set_grads, two_groups
 
 FACTORIES = {
     "sgd_nesterov": lambda g: SGD(g, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),

@@ -11,7 +11,7 @@ from neural_arch.cli import main
 from neural_arch.serving import ModelServer
 from neural_arch.training import ModelTrainer, restore_model_from_checkpoint
 
-from tests.training.conftest import TINY
+from .conftest import TINY
 
 
 def _sets(name):
