@@ -35,6 +35,16 @@ def load_arrays(directory):
             if f.endswith(".npy")}
 
 
+def run_model(model, kind, x, with_targets):
+    """One forward of either side's model on the case inputs ``x`` -> (logits, loss or None);
+    both sides' models take the same arguments."""
+    if kind == "gpt2":
+        return model(x["idx"], x["targets"] if with_targets else None)
+    if kind == "vit":
+        return model(x["images"], x["targets"] if with_targets else None)
+    return model(x["input_ids"], x["attention_mask"], labels=x["labels"] if with_targets else None)
+
+
 class NeuralArchSide:
     def __init__(self, case):
         from neural_arch import optim
@@ -60,13 +70,7 @@ class NeuralArchSide:
         return BertForSequenceClassification(BERTConfig(**case.config))
 
     def _forward(self, with_targets):
-        x = self.inputs
-        if self.case.model == "gpt2":
-            return self.model(x["idx"], x["targets"] if with_targets else None)
-        if self.case.model == "vit":
-            return self.model(x["images"], x["targets"] if with_targets else None)
-        return self.model(x["input_ids"], x["attention_mask"],
-                          labels=x["labels"] if with_targets else None)
+        return run_model(self.model, self.case.model, self.inputs, with_targets)
 
     def save_weights(self, directory):
         _save(directory, {n: p.data for n, p in self.model.named_parameters()})
@@ -118,13 +122,7 @@ class TorchSide:
             self.model.eval()
 
     def _forward(self, with_targets):
-        x = self.inputs
-        if self.case.model == "gpt2":
-            return self.model(x["idx"], x["targets"] if with_targets else None)
-        if self.case.model == "vit":
-            return self.model(x["images"], x["targets"] if with_targets else None)
-        return self.model(x["input_ids"], x["attention_mask"],
-                          x["labels"] if with_targets else None)
+        return run_model(self.model, self.case.model, self.inputs, with_targets)
 
     def load_weights(self, directory):
         from benchmarks import torch_models

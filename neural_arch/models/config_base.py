@@ -23,5 +23,18 @@ class ConfigDict:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
+    @classmethod
+    def coerce(cls, config):
+        """What a model's ``__init__(config)`` accepts: None (the defaults), a dict (through
+        ``from_dict``) or an instance of this config class."""
+        if config is None:
+            return cls()
+        if isinstance(config, dict):
+            return cls.from_dict(config)
+        if isinstance(config, cls):
+            return config
+        raise TypeError(f"config must be a {cls.__name__}, a dict or None; got "
+                        f"{type(config).__name__}")
+
     def to_dict(self):
         return asdict(self)

@@ -100,3 +100,13 @@ def test_registry_imports_models_lazily():
             "print(any(m.startswith('neural_arch.models.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_model_configs_coerce_none_dicts_and_instances_and_reject_the_rest():
+    from neural_arch.models.language.gpt2 import GPT2Config, GPT2LMHead
+    assert GPT2Config.coerce(None) == GPT2Config()
+    assert GPT2Config.coerce({"n_embd": 64, "batch_size": 4}) == GPT2Config(n_embd=64)
+    config = GPT2Config(n_layer=1)
+    assert GPT2Config.coerce(config) is config
+    with pytest.raises(TypeError, match="config must be a GPT2Config, a dict or None; got list"):
+        GPT2LMHead([1, 2])

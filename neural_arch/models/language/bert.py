@@ -200,8 +200,7 @@ class BERT(nn.Module):
 
     def __init__(self, config=None):
         super().__init__()
-        config = BERTConfig() if config is None else config
-        config = BERTConfig.from_dict(config) if isinstance(config, dict) else config
+        config = BERTConfig.coerce(config)
         if config.hidden_size % config.num_attention_heads:
             raise ValueError(f"BERT: hidden_size {config.hidden_size} is not divisible by "
                              f"num_attention_heads {config.num_attention_heads}")
@@ -286,8 +285,7 @@ class BertForSequenceClassification(nn.Module):
 
     def __init__(self, config=None):
         super().__init__()
-        config = BERTConfig() if config is None else config
-        config = BERTConfig.from_dict(config) if isinstance(config, dict) else config
+        config = BERTConfig.coerce(config)
         if not config.add_pooler:
             raise ValueError("BertForSequenceClassification needs add_pooler=True")
         self.config = config

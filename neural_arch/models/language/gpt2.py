@@ -123,11 +123,7 @@ class GPT2LMHead(CausalLM, nn.Module):
 
     def __init__(self, config=None):
         super().__init__()
-        if config is None:
-            config = GPT2Config()
-        elif isinstance(config, dict):
-            config = GPT2Config.from_dict(config)
-        self.config = config
+        config = self.config = GPT2Config.coerce(config)
         rng = np.random.default_rng(config.seed)
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(config.vocab_size, config.n_embd, rng=rng),

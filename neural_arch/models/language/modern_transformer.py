@@ -145,11 +145,7 @@ class ModernTransformer(CausalLM, nn.Module):
 
     def __init__(self, config=None):
         super().__init__()
-        if config is None:
-            config = ModernTransformerConfig()
-        elif isinstance(config, dict):
-            config = ModernTransformerConfig.from_dict(config)
-        self.config = config
+        config = self.config = ModernTransformerConfig.coerce(config)
         rng = np.random.default_rng(config.seed)
         head_dim = config.dim // config.n_head
         self.tok_embeddings = nn.Embedding(config.vocab_size, config.dim, rng=rng)

@@ -82,8 +82,7 @@ class CLIP(nn.Module):
 
     def __init__(self, config=None):
         super().__init__()
-        config = CLIPConfig() if config is None else config
-        config = CLIPConfig.from_dict(config) if isinstance(config, dict) else config
+        config = CLIPConfig.coerce(config)
         c = self.config = config
         rng = np.random.default_rng(c.seed)
         self.visual = VisionTransformer(c.image_size, c.patch_size, c.in_channels, 0,

@@ -65,8 +65,7 @@ class ResNet(nn.Module):
 
     def __init__(self, config=None):
         super().__init__()
-        config = ResNetConfig() if config is None else config
-        config = ResNetConfig.from_dict(config) if isinstance(config, dict) else config
+        config = ResNetConfig.coerce(config)
         if config.depth < 8 or (config.depth - 2) % 6:
             raise ValueError(f"ResNet: depth must be 6n + 2 with n >= 1 (8, 20, 32, ...); got "
                              f"{config.depth}")

@@ -144,8 +144,7 @@ class VisionTransformer(nn.Module):
     @classmethod
     def from_config(cls, config):
         """Build from a ViTConfig or a dict (unknown keys ignored)."""
-        config = ViTConfig.from_dict(config) if isinstance(config, dict) else config
-        return cls(**config.to_dict())
+        return cls(**ViTConfig.coerce(config).to_dict())
 
     def _check_images(self, images):
         x = images if isinstance(images, Tensor) else Tensor(np.asarray(images, np.float32))
