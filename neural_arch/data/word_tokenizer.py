@@ -1,15 +1,16 @@
-"""A word-level tokenizer for the synthetic corpora.
+"""A word-level tokenizer: one id per word of a fixed vocabulary.
 
-The synthetic generators (stories, reviews, captions) produce text from a closed word list, so a
-plain lookup table is the whole tokenizer: one id per word, one id per punctuation mark, and a few
-special tokens (``<pad>``, ``<bos>``, ``[CLS]``, ...) that are kept whole when they appear in text.
+Used for the digit captions (a closed word list) and for BERT trained from scratch on movie
+reviews (the training words seen often enough; the rest become ``unk_token``). A plain lookup
+table is the whole tokenizer: one id per word, one id per punctuation mark, and a few special
+tokens (``<pad>``, ``<bos>``, ``[CLS]``, ...) that are kept whole when they appear in text.
 
 Splitting rule: a special token, else a run of letters/digits/underscores (``\\w+``), else a single
 punctuation character.  ``"Tom was sad."`` becomes ``["Tom", "was", "sad", "."]``.  Case is kept
-("He" and "he" are different words) because the generators never need it folded.
+("He" and "he" are different words); callers lower-case first where they want it folded.
 
 ``decode`` joins words with spaces and glues closing punctuation to the word before it, which is
-exactly how the generators render their text, so ``decode(encode(text)) == text`` for their output.
+how the captions are written, so ``decode(encode(text)) == text`` for them.
 
 The tokenizer saves to and loads from a small JSON file (never pickle).
 """
@@ -94,12 +95,9 @@ class WordTokenizer:
         return [self.token_to_id.get(word, unk) for word in self.split(text)]
 
     def encode_words(self, words: Iterable[str]) -> list[int]:
-        """Already-split words -> ids; raises ``KeyError`` on a word outside the vocab.
-
-        The generators use this strict form: a word missing from their vocab is a bug in the
-        grammar, and silently mapping it to ``<unk>`` would hide it.
-        """
-        return [self.token_to_id[word] for word in words]
+        """Already-split words -> ids; unknown words map to the ``unk_token`` id."""
+        unk = self.unk_id
+        return [self.token_to_id.get(word, unk) for word in words]
 
     def decode(self, ids: Iterable[int], skip_special: bool = False) -> str:
         """Ids -> text.  With ``skip_special`` the special tokens (pad, bos, ...) are dropped."""

@@ -28,6 +28,11 @@ def _build_bert(config):
     return BERT(config)
 
 
+def _build_minilm(config):
+    from neural_arch.models.language.bert import BertForSequenceClassification
+    return BertForSequenceClassification(config)
+
+
 def _build_vit(config):
     from neural_arch.models.vision.vision_transformer import VisionTransformer
     return VisionTransformer(**config)
@@ -60,15 +65,25 @@ _BERT_BASE = dict(vocab_size=30522, hidden_size=768, num_hidden_layers=12,
 _VIT_BASE = dict(image_size=224, patch_size=16, in_channels=3, num_classes=1000, embed_dim=768,
                  depth=12, num_heads=12, mlp_ratio=4.0, dropout=0.0, seed=0)
 
-# name -> builder, default config (every config field, so overrides can be checked), summary.
+# all-MiniLM-L6-v2's architecture (its Hugging Face config.json) with a 2-way classifier on
+# mean-pooled tokens; the trainer's task loads the pretrained encoder weights.
+_MINILM = dict(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+               intermediate_size=1536, max_position_embeddings=512, type_vocab_size=2,
+               hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, layer_norm_eps=1e-12,
+               initializer_range=0.02, add_pooler=True, num_labels=2, seed=0)
+
+# name -> builder, default config (every config field, so overrides can be checked), summary,
+# and the training task that feeds it (``training.tasks.make_task`` reads it).
 _REGISTRY = {
     "gpt2": {
+        "task": "language",
         "builder": _build_gpt2,
         "defaults": dict(vocab_size=200, n_positions=64, n_embd=128, n_layer=3, n_head=4,
                          dropout=0.0, layer_norm_eps=1e-5, bias=True, seed=0),
         "summary": "GPT-2 decoder language model (learned positions, LayerNorm, GELU MLP)",
     },
     "bert": {
+        "task": "sentiment",
         "builder": _build_bert_classifier,
         "defaults": dict(vocab_size=1024, hidden_size=64, num_hidden_layers=2,
                          num_attention_heads=4, intermediate_size=128,
@@ -79,6 +94,7 @@ _REGISTRY = {
         "summary": "BERT encoder with a sequence-classification head",
     },
     "vit": {
+        "task": "vision",
         "builder": _build_vit,
         "defaults": dict(image_size=32, patch_size=4, in_channels=3, num_classes=10,
                          embed_dim=64, depth=3, num_heads=4, mlp_ratio=4.0, dropout=0.0,
@@ -86,6 +102,7 @@ _REGISTRY = {
         "summary": "Vision Transformer image classifier",
     },
     "clip": {
+        "task": "contrastive",
         "builder": _build_clip,
         "defaults": dict(image_size=32, patch_size=4, in_channels=3, vision_width=64,
                          vision_layers=2, vision_heads=4, vocab_size=256, context_length=16,
@@ -94,6 +111,7 @@ _REGISTRY = {
         "summary": "CLIP: contrastive image-text model (ViT + text transformer)",
     },
     "modern_transformer": {
+        "task": "language",
         "builder": _build_modern_transformer,
         "defaults": dict(vocab_size=200, max_seq_len=64, dim=128, n_layer=3, n_head=4,
                          n_kv_head=2, multiple_of=32, ffn_hidden=None, norm_eps=1e-6,
@@ -101,9 +119,16 @@ _REGISTRY = {
         "summary": "Llama-style decoder: RMSNorm, RoPE, SwiGLU, grouped-query attention",
     },
     "resnet": {
+        "task": "vision",
         "builder": _build_resnet,
         "defaults": dict(depth=8, num_classes=10, in_channels=3, base_width=16, seed=0),
         "summary": "CIFAR-style ResNet (depth 6n + 2, BatchNorm, ReLU)",
+    },
+    "minilm": {
+        "task": "sentiment",
+        "builder": _build_minilm,
+        "defaults": _MINILM,
+        "summary": "all-MiniLM-L6-v2 sentence encoder with a classification head",
     },
     "gpt2_small": {
         "builder": _build_gpt2,
@@ -134,6 +159,16 @@ def _entry(name):
     return _REGISTRY[name]
 
 
+def task_name(name):
+    """The training task of model ``name`` (None for the untrained presets)."""
+    return _entry(name).get("task")
+
+
+def trainable_models():
+    """The names that ``neural-arch train`` accepts: the entries with a task."""
+    return [name for name, entry in _REGISTRY.items() if "task" in entry]
+
+
 def config_keys(name):
     """The config keys that ``get_model(name, ...)`` accepts as overrides, in order."""
     return tuple(_entry(name)["defaults"])
@@ -154,4 +189,5 @@ def get_model(name, **overrides):
     return _entry(name)["builder"](model_config(name, **overrides))
 
 
-__all__ = ["get_model", "list_models", "model_config", "config_keys"]
+__all__ = ["get_model", "list_models", "model_config", "config_keys", "task_name",
+           "trainable_models"]

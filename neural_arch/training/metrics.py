@@ -190,6 +190,30 @@ def retrieval_metrics(image_emb, text_emb, ks=(1, 5, 10)) -> dict[str, float]:
     return metrics
 
 
+def class_retrieval_metrics(image_emb, text_emb, image_labels, text_labels, ks=(1, 5, 10)):
+    """Recall@k both ways where a retrieved item counts when its class matches.
+
+    S = image_emb @ text_emb.T. I2T_R@k = mean over images i of [some text among the k most
+    similar to i has label image_labels[i]]; T2I_R@k the same for each text over the images.
+    """
+    image_emb, text_emb = np.asarray(image_emb), np.asarray(text_emb)
+    image_labels, text_labels = np.asarray(image_labels), np.asarray(text_labels)
+    if image_emb.ndim != 2 or text_emb.ndim != 2 or image_emb.shape[1] != text_emb.shape[1]:
+        raise ValueError(f"image_emb and text_emb must be (N, D) and (M, D), got "
+                         f"{image_emb.shape} and {text_emb.shape}")
+    _finite("image_emb", image_emb)
+    _finite("text_emb", text_emb)
+    similarity = image_emb @ text_emb.T  # (N_images, N_texts)
+    metrics = {}
+    for direction, matrix, queries, items in (("I2T", similarity, image_labels, text_labels),
+                                              ("T2I", similarity.T, text_labels, image_labels)):
+        order = np.argsort(-matrix, axis=1, kind="stable")                   # (Q, items)
+        same = items[order] == queries[:, None]                             # (Q, items)
+        for k in ks:
+            metrics[f"{direction}_R@{k}"] = float(same[:, :k].any(axis=1).mean())
+    return metrics
+
+
 def i2t_t2i_accuracy(logits) -> tuple[float, float]:
     """(i2t, t2i) accuracy of a square (N, N) image-text similarity matrix.
 

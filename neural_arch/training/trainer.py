@@ -60,10 +60,11 @@ class ModelTrainer:
         self.task = make_task(self.model_name, cfg)
         cfg.update(self.task.model_overrides())
         self.model = get_model(self.model_name, **model_settings(self.model_name, cfg))
+        self.task.prepare_model(self.model)
         self.optimizer = AdamW(parameter_groups(self.model, cfg["weight_decay"]),
                                lr=cfg["learning_rate"], betas=(cfg["beta1"], cfg["beta2"]),
                                eps=cfg["adam_eps"])
-        self.steps_per_epoch = math.ceil(len(self.task.train_arrays()[0]) / cfg["batch_size"])
+        self.steps_per_epoch = math.ceil(self.task.num_train_items() / cfg["batch_size"])
         total = self.steps_per_epoch * cfg["num_epochs"]
         warmup = int(round(cfg["warmup_fraction"] * total))
         self.scheduler = WarmupCosine(self.optimizer, warmup_steps=warmup, total_steps=total,

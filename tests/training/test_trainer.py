@@ -19,6 +19,7 @@ FAMILY_KEYS = {
     "resnet": ({"loss", "accuracy", "top5_accuracy", "time"}, {"class_accuracies",
                                                                 "learning_rate"}),
     "clip": ({"loss", "i2t_accuracy", "t2i_accuracy", "temperature", "time"}, set()),
+    "minilm": ({"loss", "accuracy", "time"}, set()),
 }
 OUR_ADDITIONS = {"epochs_completed", "schema_version", "model", "created_at", "seed",
                  "environment", "dataset", "weights"}
@@ -45,7 +46,11 @@ def test_checkpoint_schema_per_family(name, tmp_path, tiny):
                                                   for k in (1, 5, 10)}
     if name in ("gpt2", "modern_transformer"):
         assert all(isinstance(s, str) and s for s in cp["generation_samples"])
-        assert cp["dataset"]["optimal_val_loss"] < cp["dataset"]["unigram_val_loss"]
+        baseline = cp["dataset"]["baseline"]
+        assert baseline["bigram_val_loss"] < baseline["unigram_val_loss"] < math.log(
+            cp["dataset"]["vocab_size"])
+    if name == "clip":
+        assert 0.0 <= cp["metrics"]["val"]["zero_shot_accuracy"] <= 1.0
     if name in ("vit", "resnet"):
         assert len(cp["class_accuracies"]) == 10
     assert validate_checkpoint(path)

@@ -11,6 +11,8 @@ A task owns its dataset and knows how one family of models consumes it:
   extras are the family's documented top-level keys (``generation_samples``, ...);
 * ``dataset_info()`` describes the data for the checkpoint's ``dataset`` field;
 * ``model_overrides()`` gives model settings that follow from the data (vocabulary size, ...);
+* ``prepare_model(model)`` loads what a fresh model starts from (pretrained weights), if any;
+* ``num_train_items()`` is how many examples an epoch visits;
 * ``throughput_unit`` names what ``items(batch)`` counts, for the progress bar.
 """
 
@@ -21,6 +23,7 @@ from neural_arch.data.batching import iterate_minibatches
 
 
 class Task:
+    family = None  # "language", "vision", "sentiment" or "clip": what serving offers
     throughput_unit = "samples"
     splits = ("train", "val", "test")
 
@@ -29,6 +32,9 @@ class Task:
 
     def model_overrides(self):
         return {}
+
+    def prepare_model(self, model):
+        """Called once on a freshly built model before training (pretrained weights)."""
 
     def dataset_info(self):
         raise NotImplementedError
@@ -39,6 +45,10 @@ class Task:
 
     def split_arrays(self, split):
         raise NotImplementedError
+
+    def num_train_items(self):
+        """How many training examples one epoch visits."""
+        return len(self.train_arrays()[0])
 
     def train_batches(self, batch_size, rng):
         return iterate_minibatches(self.train_arrays(), batch_size, shuffle=True, rng=rng)
