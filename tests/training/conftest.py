@@ -16,6 +16,7 @@ TINY = {
     "resnet": {"dataset": "digits_8x8", "depth": 8, "base_width": 4, "batch_size": 64},
     "bert": {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
              "intermediate_size": 32, "max_sentences": 200, "max_len": 24, "batch_size": 16},
+    "minilm": {"max_sentences": 64, "max_len": 24, "batch_size": 16},
     "clip": {"dataset": "digits_8x8", "patch_size": 4, "vision_width": 16, "vision_layers": 1,
              "vision_heads": 2, "text_width": 16, "text_layers": 1, "text_heads": 2,
              "embed_dim": 16, "batch_size": 64},

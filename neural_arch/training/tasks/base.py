@@ -13,6 +13,7 @@ A task owns its dataset and knows how one family of models consumes it:
 * ``model_overrides()`` gives model settings that follow from the data (vocabulary size, ...);
 * ``prepare_model(model)`` loads what a fresh model starts from (pretrained weights), if any;
 * ``num_train_items()`` is how many examples an epoch visits;
+* ``headline(result)`` is one line: the main figure against the baseline;
 * ``throughput_unit`` names what ``items(batch)`` counts, for the progress bar.
 """
 
@@ -79,6 +80,10 @@ class Task:
         return run_eval(model, body)
 
     def evaluate(self, model, split):
+        raise NotImplementedError
+
+    def headline(self, result):
+        """The main figure of ``result`` (one epoch's metrics) beside the baseline's."""
         raise NotImplementedError
 
 

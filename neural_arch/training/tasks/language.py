@@ -91,6 +91,11 @@ class LanguageModelTask(Task):
         return {"loss": totals.loss, "perplexity": totals.perplexity,
                 "accuracy": totals.accuracy}
 
+    def headline(self, result):
+        return (f"val loss {result['val']['loss']:.3f} (bigram baseline "
+                f"{self.baseline['bigram_val_loss']:.3f}, unigram "
+                f"{self.baseline['unigram_val_loss']:.3f})")
+
     def evaluate(self, model, split):
         metrics = self.summarize(self.eval_stats(model, split))
         return metrics, {"generation_samples": self.samples(model)}
