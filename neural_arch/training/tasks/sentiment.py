@@ -99,21 +99,31 @@ class SentimentTask(Task):
                                                self.config.get("max_position_embeddings", 0))}
 
     def prepare_model(self, model):
-        """MiniLM: the pretrained encoder weights (the classifier head stays freshly drawn)."""
+        """MiniLM: the pretrained encoder weights (the classifier head stays freshly drawn).
+        ``freeze_word_embeddings``: the 30,522 x 384 word table keeps its pretrained values,
+        which halves the parameters AdamW updates and keeps rare words where pretraining put
+        them, since a few thousand sentences touch only a small part of the vocabulary."""
         if self.config["tokenizer"] == "minilm":
             model.load_pretrained_encoder(self.directory)
+        if self.config.get("freeze_word_embeddings", False):
+            model.bert.embeddings.word_embeddings.weight.requires_grad = False
 
     def dataset_info(self):
         d = self.data
         return {"name": "rotten_tomatoes_sentences",
                 "source": "vaderSentiment==3.3.2 sdist, movieReviewSnippets_GroundTruth.txt",
-                "train_sentences": len(d.train_labels), "val_sentences": len(d.val_labels),
+                "train_sentences": len(d.train_labels),
+                "train_sentences_used": len(self.train_arrays()[2]), "val_sentences": len(d.val_labels),
                 "test_sentences": len(d.test_labels), "max_len": self.max_len,
                 "tokenizer": self.config["tokenizer"], "vocab_size": self.vocab_size,
                 "classes": list(d.class_names), "baseline": self.baseline}
 
     def train_arrays(self):
-        return (*self.encoded["train"], self.data.train_labels)
+        """The training rows; ``max_train_sentences`` keeps the first ones of the (shuffled)
+        training split, while the baseline and the evaluation use the whole splits."""
+        n = self.config.get("max_train_sentences") or len(self.data.train_labels)
+        ids, mask = self.encoded["train"]
+        return ids[:n], mask[:n], self.data.train_labels[:n]
 
     def split_arrays(self, split):
         return (*self.encoded[split], getattr(self.data, f"{split}_labels"))
