@@ -12,7 +12,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("core", "ops", "kernels", "nn", "functional", "optim", "models", "data",
-               "training", "testing", "analysis", "serving", "profiler")
+               "tokenizers", "training", "testing", "analysis", "serving", "profiler")
 
 
 def __getattr__(name):

@@ -20,11 +20,11 @@ What it records while the ``with`` block runs:
 * the wall time of the whole block, so that "other" = wall - forward - backward - optimizer is
   the Python around the ops: module calls, shape checks, the engine's bookkeeping.
 
-How it hooks in: ``Function.apply`` and ``engine.backward`` test the module flag ``active``
-(one attribute read per op when profiling is off) and hand the call to ``record_forward`` /
-``record_backward``. Kernels and optimizer steps are wrapped only for the duration of the block:
-the kernel dispatch functions are module attributes looked up at call time, and ``step`` is
-wrapped on every Optimizer subclass, then everything is put back. Times are inclusive: an op
+How it hooks in: it installs ``record_forward`` / ``record_backward`` as the core's hook
+(``neural_arch.core.hooks``: ``Function.apply`` and ``engine.backward`` read one flag per op and
+know nothing of the profiler). Kernels and optimizer steps are wrapped only for the duration of
+the block: every entry of the kernel table ``neural_arch.kernels.KERNELS`` (which the ops look
+up at call time) and ``step`` on every Optimizer subclass, then everything is put back. Times are inclusive: an op
 whose forward calls another op's ``apply`` counts that time twice (no op here does).
 """
 
@@ -32,14 +32,10 @@ import contextlib
 import time
 from collections import defaultdict
 
-active = False        # read by Function.apply and engine.backward
+from neural_arch.core import hooks
+
 _current = None       # the Profile being recorded
 _op_stack = []        # the op (name) whose forward/backward is running, for kernel attribution
-
-_KERNEL_NAMES = ("matmul", "attention_forward", "attention_backward", "layer_norm_forward",
-                 "layer_norm_backward", "rms_norm_forward", "rms_norm_backward", "gelu_forward",
-                 "gelu_backward", "cross_entropy_forward", "cross_entropy_backward",
-                 "adamw_step")
 
 
 class _OpStats:
@@ -117,7 +113,7 @@ class Profile:
         return self.table()
 
 
-# ----- hooks called by core (only while ``active``) -------------------------------------------
+# ----- the core's hook callbacks (installed only inside a ``profile()`` block) ----------------
 
 def record_forward(fn, arrays, options):
     name = type(fn).__name__
@@ -190,14 +186,12 @@ def _all_subclasses(cls):
 
 def _install():
     """Wrap kernels and optimizer steps; return the list of (owner, name, original) to undo."""
-    from neural_arch import kernels
+    from neural_arch.kernels import KERNELS
     from neural_arch.optim.optimizer import Optimizer
     undo = []
-    for name in _KERNEL_NAMES:
-        original = getattr(kernels, name, None)
-        if original is not None:
-            setattr(kernels, name, _timed_kernel(name, original))
-            undo.append((kernels, name, original))
+    for name, original in list(KERNELS.items()):
+        KERNELS[name] = _timed_kernel(name, original)
+        undo.append((KERNELS, name, original))
     for cls in [Optimizer] + _all_subclasses(Optimizer):
         if "step" in vars(cls):  # wrap each definition once, not what it inherits
             original = vars(cls)["step"]
@@ -209,18 +203,23 @@ def _install():
 @contextlib.contextmanager
 def profile():
     """Record op, kernel and optimizer times inside the block; yields the ``Profile``."""
-    global active, _current
-    if active:
+    global _current
+    if hooks.active:
         raise RuntimeError("profile() blocks cannot be nested")
     prof = Profile()
     undo = _install()
-    _current, active = prof, True
+    _current = prof
+    hooks.install(record_forward, record_backward)
     start = time.perf_counter()
     try:
         yield prof
     finally:
         prof.wall = time.perf_counter() - start
-        active, _current = False, None
+        hooks.remove()
+        _current = None
         _op_stack.clear()
         for owner, name, original in reversed(undo):
-            setattr(owner, name, original)
+            if isinstance(owner, dict):
+                owner[name] = original
+            else:
+                setattr(owner, name, original)

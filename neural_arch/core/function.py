@@ -13,7 +13,7 @@ output carries no ``_ctx`` and nothing is kept alive.
 
 import numpy as np
 
-from neural_arch import profiler as _profiler
+from neural_arch.core import hooks
 from neural_arch.core.grad_mode import is_grad_enabled
 from neural_arch.core.tensor import Tensor
 
@@ -35,8 +35,8 @@ class Function:
         parents = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         fn = cls(*parents)
         arrays = tuple(p.data for p in parents)
-        if _profiler.active:  # one attribute read when not profiling
-            out = _profiler.record_forward(fn, arrays, options)
+        if hooks.active:  # one attribute read when nothing observes (core/hooks.py)
+            out = hooks.on_forward(fn, arrays, options)
         else:
             out = fn.forward(*arrays, **options)
         track = is_grad_enabled() and any(fn.needs_input_grad)

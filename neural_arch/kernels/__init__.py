@@ -6,7 +6,9 @@ NumPy, the readable definition every fast version is checked against) and ``<nam
 ``(out, cache)`` and backward kernels take ``(dout, cache)``; the caches of the two versions are
 interchangeable.
 
-The functions below without a suffix dispatch to the active backend:
+``KERNELS`` maps each kernel name to the active backend's implementation; the ops call
+``KERNELS["matmul"](a, b)`` (one table lookup, then the kernel). The functions below without a
+suffix do the same lookup, for callers outside the ops:
 
     matmul, attention_forward, attention_backward, layer_norm_forward, layer_norm_backward,
     rms_norm_forward, rms_norm_backward, gelu_forward, gelu_backward,
@@ -14,13 +16,14 @@ The functions below without a suffix dispatch to the active backend:
 
 Choosing the backend: the default is "numba"; the environment variable
 ``NEURAL_ARCH_KERNELS=numpy|numba`` overrides it when this module is first imported; at run time
-``set_backend(name)`` switches and ``with use_backend(name):`` switches and restores. If Numba
-cannot be imported the backend falls back to "numpy" with one warning.
+``set_backend(name)`` switches (it refills ``KERNELS``) and ``with use_backend(name):`` switches
+and restores. If Numba cannot be imported the backend falls back to "numpy" with one warning.
 
 Two exceptions are deliberate, both decided by measurement: ``matmul`` runs np.matmul (BLAS)
 under both backends, because BLAS was faster than our Numba kernel at every size (numbers in
-matmul.py); and the tanh form of GELU runs the NumPy reference under both backends, because
-NumPy's SIMD tanh beats Numba's scalar libm calls (numbers in gelu.py).
+matmul.py); and the tanh form of GELU (``gelu_tanh_forward`` / ``gelu_tanh_backward``) runs the
+NumPy reference under both backends, because NumPy's SIMD tanh beats Numba's scalar libm calls
+(numbers in gelu.py).
 """
 
 import contextlib
@@ -77,6 +80,8 @@ _TABLE = {
     "rms_norm_backward": {"numpy": rms_norm_backward_reference, "numba": rms_norm_backward_numba},
     "gelu_forward": {"numpy": gelu_forward_reference, "numba": gelu_forward_numba},
     "gelu_backward": {"numpy": gelu_backward_reference, "numba": gelu_backward_numba},
+    "gelu_tanh_forward": {"numpy": gelu_forward_reference, "numba": gelu_forward_reference},
+    "gelu_tanh_backward": {"numpy": gelu_backward_reference, "numba": gelu_backward_reference},
     "cross_entropy_forward": {"numpy": cross_entropy_forward_reference,
                               "numba": cross_entropy_forward_numba},
     "cross_entropy_backward": {"numpy": cross_entropy_backward_reference,
@@ -104,6 +109,18 @@ def _resolve(name, source):
 
 _active = _resolve(os.environ.get(ENV_VAR, "numba").strip().lower() or "numba", ENV_VAR)
 
+# name -> the active backend's implementation. Filled in place (never rebound), so a module that
+# imported ``KERNELS`` always sees the current backend.
+KERNELS = {}
+
+
+def _fill_table():
+    KERNELS.clear()
+    KERNELS.update({name: impls[_active] for name, impls in _TABLE.items()})
+
+
+_fill_table()
+
 
 def active_backend():
     """The backend the dispatch functions use now: "numpy" or "numba"."""
@@ -114,6 +131,7 @@ def set_backend(name):
     """Switch every dispatch function to backend ``name`` ("numpy" or "numba")."""
     global _active
     _active = _resolve(name, "backend")
+    _fill_table()
 
 
 @contextlib.contextmanager
@@ -129,72 +147,70 @@ def use_backend(name):
 
 def get_kernel(name, backend=None):
     """The implementation of kernel ``name`` for ``backend`` (default: the active one)."""
-    return _TABLE[name][backend or _active]
+    return _TABLE[name][backend] if backend else KERNELS[name]
 
 
 # --------------------------------------------------------------------- dispatch (one per kernel)
 
 def matmul(a, b):
     """a @ b with broadcast batch dims; see matmul.py."""
-    return _TABLE["matmul"][_active](a, b)
+    return KERNELS["matmul"](a, b)
 
 
 def attention_forward(q, k, v, causal=False, key_padding_mask=None, scale=None):
     """Scaled dot-product attention -> (out, cache); see attention.py."""
-    return _TABLE["attention_forward"][_active](q, k, v, causal, key_padding_mask, scale)
+    return KERNELS["attention_forward"](q, k, v, causal, key_padding_mask, scale)
 
 
 def attention_backward(dout, cache):
     """-> (dq, dk, dv); see attention.py."""
-    return _TABLE["attention_backward"][_active](dout, cache)
+    return KERNELS["attention_backward"](dout, cache)
 
 
 def layer_norm_forward(x, weight, bias, eps=1e-5):
     """LayerNorm over the last axis -> (out, cache); see layer_norm.py."""
-    return _TABLE["layer_norm_forward"][_active](x, weight, bias, eps)
+    return KERNELS["layer_norm_forward"](x, weight, bias, eps)
 
 
 def layer_norm_backward(dout, cache):
     """-> (dx, dweight, dbias); see layer_norm.py."""
-    return _TABLE["layer_norm_backward"][_active](dout, cache)
+    return KERNELS["layer_norm_backward"](dout, cache)
 
 
 def rms_norm_forward(x, weight, eps=1e-6):
     """RMSNorm over the last axis -> (out, cache); see layer_norm.py."""
-    return _TABLE["rms_norm_forward"][_active](x, weight, eps)
+    return KERNELS["rms_norm_forward"](x, weight, eps)
 
 
 def rms_norm_backward(dout, cache):
     """-> (dx, dweight); see layer_norm.py."""
-    return _TABLE["rms_norm_backward"][_active](dout, cache)
-
-
-def _gelu_backend(approximate):
-    return "numpy" if approximate == "tanh" else _active  # measured: see gelu.py
+    return KERNELS["rms_norm_backward"](dout, cache)
 
 
 def gelu_forward(x, approximate="none"):
     """GELU, approximate "none" (erf) or "tanh" -> (out, cache); see gelu.py."""
-    return _TABLE["gelu_forward"][_gelu_backend(approximate)](x, approximate)
+    name = "gelu_tanh_forward" if approximate == "tanh" else "gelu_forward"
+    return KERNELS[name](x, approximate)
 
 
 def gelu_backward(dout, cache):
     """-> dx; see gelu.py."""
-    return _TABLE["gelu_backward"][_gelu_backend(cache[1])](dout, cache)
+    name = "gelu_tanh_backward" if cache[1] == "tanh" else "gelu_backward"
+    return KERNELS[name](dout, cache)
 
 
 def cross_entropy_forward(logits, targets, ignore_index=-100):
     """Per-row fused log-softmax + NLL -> (losses, cache); see cross_entropy.py."""
-    return _TABLE["cross_entropy_forward"][_active](logits, targets, ignore_index)
+    return KERNELS["cross_entropy_forward"](logits, targets, ignore_index)
 
 
 def cross_entropy_backward(dlosses, cache):
     """-> dlogits; see cross_entropy.py."""
-    return _TABLE["cross_entropy_backward"][_active](dlosses, cache)
+    return KERNELS["cross_entropy_backward"](dlosses, cache)
 
 
 def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2=0.999,
                eps=1e-8, weight_decay=1e-2):
     """In-place AdamW update (torch.optim.AdamW formula); see adamw.py."""
-    return _TABLE["adamw_step"][_active](param, grad, exp_avg, exp_avg_sq, step, lr, beta1,
-                                         beta2, eps, weight_decay)
+    return KERNELS["adamw_step"](param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps,
+                                 weight_decay)

@@ -2,6 +2,10 @@
 
 Each layer takes an optional ``rng`` (a ``np.random.Generator``); without one it draws from
 ``neural_arch.nn.init.default_rng()``, which ``init.manual_seed`` resets.
+
+A layer checks its input once, here at the public boundary, and then calls its autograd
+Function (``ops``: ``LinearFn``, ``LayerNormFn``, ...) directly, so ``forward`` reaches the
+arithmetic in a few calls: ``Linear.forward -> LinearFn.apply -> LinearFn.forward -> kernel``.
 """
 
 import math
@@ -10,6 +14,9 @@ import numpy as np
 
 from neural_arch import functional as F
 from neural_arch import ops
+from neural_arch.ops.elementwise import GeluFn, ReluFn, SiluFn, TanhFn
+from neural_arch.ops.linear import LinearFn
+from neural_arch.ops.nn_ops import LayerNormFn, RMSNormFn
 from neural_arch.nn import init
 from neural_arch.nn.module import Module, Parameter
 
@@ -35,7 +42,9 @@ class Linear(Module):
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has "
                              f"{x.shape[-1]} features (shape {x.shape}), expected "
                              f"{self.in_features}")
-        return F.linear(x, self.weight, self.bias)
+        if self.bias is None:
+            return LinearFn.apply(x, self.weight)
+        return LinearFn.apply(x, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -69,7 +78,10 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(n, dtype=dtype), requires_grad=elementwise_affine and bias)
 
     def forward(self, x):
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        if x.shape[-1] != self.normalized_shape:
+            raise ValueError(f"LayerNorm({self.normalized_shape}): last dimension of input "
+                             f"{x.shape} is not {self.normalized_shape}")
+        return LayerNormFn.apply(x, self.weight, self.bias, eps=self.eps)
 
     def extra_repr(self):
         return f"({self.normalized_shape},), eps={self.eps}"
@@ -82,7 +94,10 @@ class RMSNorm(Module):
         self.weight = Parameter(np.ones(dim, dtype=dtype))
 
     def forward(self, x):
-        return F.rms_norm(x, self.weight, self.eps)
+        if x.shape[-1] != self.dim:
+            raise ValueError(f"RMSNorm({self.dim}): last dimension of input {x.shape} is not "
+                             f"{self.dim}")
+        return RMSNormFn.apply(x, self.weight, eps=self.eps)
 
     def extra_repr(self):
         return f"({self.dim},), eps={self.eps}"
@@ -108,16 +123,18 @@ class Dropout(Module):
 
 class ReLU(Module):
     def forward(self, x):
-        return ops.relu(x)
+        return ReluFn.apply(x)
 
 
 class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh'; got {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x):
-        return ops.gelu(x, self.approximate)
+        return GeluFn.apply(x, approximate=self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -125,12 +142,12 @@ class GELU(Module):
 
 class SiLU(Module):
     def forward(self, x):
-        return ops.silu(x)
+        return SiluFn.apply(x)
 
 
 class Tanh(Module):
     def forward(self, x):
-        return ops.tanh(x)
+        return TanhFn.apply(x)
 
 
 class Identity(Module):

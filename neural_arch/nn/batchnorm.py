@@ -32,7 +32,7 @@ def _per_channel(array):
     return array.reshape(1, -1, 1, 1)
 
 
-class BatchNorm2dTrain(Function):
+class BatchNorm2dTrainFn(Function):
     """y = γ (x - μ) / sqrt(σ² + eps) + β with μ, σ² of this batch (see the module docstring)."""
 
     def forward(self, x, weight, bias, mean=None, var=None, eps=1e-5):
@@ -56,7 +56,7 @@ class BatchNorm2dTrain(Function):
         return d_x, d_weight, d_bias
 
 
-class BatchNorm2dEval(Function):
+class BatchNorm2dEvalFn(Function):
     """y = γ (x - running_mean) / sqrt(running_var + eps) + β, the statistics constant."""
 
     def forward(self, x, weight, bias, mean=None, var=None, eps=1e-5):
@@ -93,7 +93,7 @@ class BatchNorm2d(Module):
             raise ValueError(f"BatchNorm2d({self.num_features}): expected input (N, "
                              f"{self.num_features}, H, W); got shape {x.shape}")
         if not self.training:
-            return BatchNorm2dEval.apply(x, self.weight, self.bias, mean=self.running_mean,
+            return BatchNorm2dEvalFn.apply(x, self.weight, self.bias, mean=self.running_mean,
                                          var=self.running_var, eps=self.eps)
         m = x.size // self.num_features
         if m < 2:
@@ -102,7 +102,7 @@ class BatchNorm2d(Module):
         mean = x.data.mean(axis=_AXES)
         var = x.data.var(axis=_AXES)  # biased: used to normalise this batch
         self._update_running_stats(mean, var * (m / (m - 1)))
-        return BatchNorm2dTrain.apply(x, self.weight, self.bias, mean=mean, var=var,
+        return BatchNorm2dTrainFn.apply(x, self.weight, self.bias, mean=mean, var=var,
                                       eps=self.eps)
 
     def _update_running_stats(self, mean, unbiased_var):

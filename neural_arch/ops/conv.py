@@ -106,7 +106,7 @@ def _col2im(d_windows, padded_shape, kernel, stride, padding):
     return dx_pad[:, :, ph:padded_shape[2] - ph, pw:padded_shape[3] - pw]
 
 
-class Conv2d(Function):
+class Conv2dFn(Function):
     """out = w_mat @ im2col(x) + b; see the module docstring for the backward formulas."""
 
     def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
@@ -149,7 +149,7 @@ class Conv2d(Function):
         return grads[:len(self.needs_input_grad)]
 
 
-class MaxPool2d(Function):
+class MaxPool2dFn(Function):
     """out = max over each window; the gradient goes to the window's first maximum."""
 
     def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
@@ -173,7 +173,7 @@ class MaxPool2d(Function):
         return _col2im(d_windows, self.padded_shape, self.kernel, self.stride, self.padding)
 
 
-class AvgPool2d(Function):
+class AvgPool2dFn(Function):
     """out = Σ window / (kh·kw), padded zeros included;  d x_pixel = Σ_windows g / (kh·kw)."""
 
     def forward(self, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
@@ -215,7 +215,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     if min(stride) < 1:
         raise ValueError(f"conv2d: stride must be positive; got {stride}")
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=padding)
+    return Conv2dFn.apply(*inputs, stride=stride, padding=padding)
 
 
 def _pool_args(op, x, kernel_size, stride, padding):
@@ -233,10 +233,10 @@ def _pool_args(op, x, kernel_size, stride, padding):
 def max_pool2d(x, kernel_size, stride=None, padding=0):
     """Max over kh×kw windows of x (N, C, H, W); ``stride`` defaults to the kernel size."""
     x = x if isinstance(x, Tensor) else Tensor(x)
-    return MaxPool2d.apply(x, **_pool_args("max_pool2d", x, kernel_size, stride, padding))
+    return MaxPool2dFn.apply(x, **_pool_args("max_pool2d", x, kernel_size, stride, padding))
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Mean over kh×kw windows (zero padding counted, as PyTorch's default)."""
     x = x if isinstance(x, Tensor) else Tensor(x)
-    return AvgPool2d.apply(x, **_pool_args("avg_pool2d", x, kernel_size, stride, padding))
+    return AvgPool2dFn.apply(x, **_pool_args("avg_pool2d", x, kernel_size, stride, padding))

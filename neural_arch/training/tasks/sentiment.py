@@ -20,8 +20,8 @@ import numpy as np
 
 from neural_arch.data.baselines import fit_bag_of_words
 from neural_arch.data.movie_reviews import load_movie_reviews
-from neural_arch.data.word_tokenizer import WordTokenizer
-from neural_arch.data.wordpiece import WordPieceTokenizer, basic_tokenize
+from neural_arch.tokenizers.word_tokenizer import WordTokenizer
+from neural_arch.tokenizers.wordpiece import WordPieceTokenizer, basic_tokenize
 from neural_arch.training.tasks.base import Task, as_int
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]")

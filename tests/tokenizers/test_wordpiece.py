@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neural_arch.data.wordpiece import WordPieceTokenizer, basic_tokenize
+from neural_arch.tokenizers.wordpiece import WordPieceTokenizer, basic_tokenize
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox", "jump",
          "##s", "over", "lazy", "dog", ".", ",", "!", "un", "##aff", "##able", "play", "##ing",

@@ -1,4 +1,4 @@
-"""Tests for neural_arch.data.word_tokenizer."""
+"""Tests for neural_arch.tokenizers.word_tokenizer."""
 
 import json
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neural_arch.data.word_tokenizer import WordTokenizer, join_words
+from neural_arch.tokenizers.word_tokenizer import WordTokenizer, join_words
 
 VOCAB = ["<pad>", "<unk>", "<bos>", "<eos>", "Tom", "was", "sad", "happy", ".", ",", "he"]
 
