@@ -9,7 +9,7 @@ import numpy as np
 from neural_arch import ops
 from neural_arch.core.tensor import Tensor
 from neural_arch.ops import (dropout, gelu, log_softmax, pad, relu, silu, softmax,  # noqa: F401
-                             embedding, scaled_dot_product_attention)
+                             embedding, sigmoid, tanh)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -32,7 +32,7 @@ def _reduce(loss, reduction, count=None, name="loss"):
     total = ops.sum(loss)
     if reduction == "sum":
         return total
-    return total / (loss.size if count is None else max(count, 1))
+    return total / (loss.numel() if count is None else max(count, 1))
 
 
 def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
@@ -88,7 +88,7 @@ def rms_norm(x, weight, eps=1e-6):
     return ops.rms_norm(x, weight, eps)
 
 
-def normalize(x, p=2, axis=-1, eps=1e-12):
+def normalize(x, p=2, axis=-1, eps=1e-12, *, dim=None):
     """x / sqrt(‖x‖² + eps²) along ``axis`` (L2 only, like the common use in CLIP).
 
     PyTorch divides by max(‖x‖, eps); adding eps² under the root gives the same values to
@@ -96,6 +96,7 @@ def normalize(x, p=2, axis=-1, eps=1e-12):
     """
     if p != 2:
         raise ValueError(f"normalize: only p=2 is supported; got p={p}")
+    axis = axis if dim is None else dim
     return x / ops.sqrt(ops.sum(x * x, axis=axis, keepdims=True) + eps * eps)
 
 
@@ -124,3 +125,38 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     from neural_arch.ops.conv import avg_pool2d as _avg_pool2d
     return _avg_pool2d(x, kernel_size, stride=stride, padding=padding)
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False,
+                                 scale=None, *, causal=None, key_padding_mask=None):
+    """softmax(q kᵀ · scale + mask) v on (B, H, Tq, D) queries and (B, H, Tk, D) keys/values.
+
+    PyTorch's keywords: ``is_causal``, ``attn_mask`` (bool, True where a query may attend, or
+    float, added to the scores; broadcast to (B, H, Tq, Tk)), ``dropout_p`` (on the attention
+    weights, from the global generator), ``scale`` (default 1/sqrt(D)). Ours: ``causal`` (the
+    same as ``is_causal``) and ``key_padding_mask`` (bool (B, Tk), True for real tokens).
+    Without ``attn_mask`` and dropout the fused kernel runs; otherwise the plain composition.
+    """
+    causal = bool(is_causal) if causal is None else bool(causal)
+    if attn_mask is None and dropout_p == 0.0:
+        return ops.scaled_dot_product_attention(q, k, v, causal=causal,
+                                                key_padding_mask=key_padding_mask, scale=scale)
+    if causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
+    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale
+    scores = ops.matmul(q, ops.swapaxes(k, -2, -1)) * scale           # (B, H, Tq, Tk)
+    tq, tk = q.shape[-2], k.shape[-2]
+    if causal:  # queries aligned to the end of the keys, as in the fused kernel
+        attn_mask = np.tri(tq, tk, tk - tq, dtype=bool)
+    if key_padding_mask is not None:
+        pad_mask = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
+                              else key_padding_mask, dtype=bool)[:, None, None, :]
+        scores = ops.masked_fill(scores, ~pad_mask, -np.inf)
+    if attn_mask is not None:
+        mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        if mask.dtype == np.bool_:
+            scores = ops.masked_fill(scores, ~mask, -np.inf)
+        else:
+            scores = scores + Tensor(mask.astype(scores.dtype))
+    weights = dropout(softmax(scores, axis=-1), p=dropout_p)
+    return ops.matmul(weights, v)                                       # (B, H, Tq, D)

@@ -49,7 +49,7 @@ class ModelServer:
         """Class probabilities: the classifier's, or CLIP's zero-shot over class captions."""
         images = np.asarray(images, dtype=np.float32)
         with no_grad():
-            if self.family == "clip":
+            if self.family == "contrastive":
                 image_emb = self.task.embed_images(self.model, images)          # (N, E)
                 logits = self.model.temperature() * image_emb @ self.task.class_embeddings(
                     self.model).T                                               # (N, 10)
@@ -89,7 +89,7 @@ class ModelServer:
             single = isinstance(input_data, str)
             out = self._sentiment([input_data] if single else list(input_data))
             return out[0] if single else out
-        if self.family == "clip" and isinstance(input_data, str):
+        if self.family == "contrastive" and isinstance(input_data, str):
             return self._find_image(input_data)
         images = np.asarray(input_data, dtype=np.float32)
         single = images.ndim == 3
@@ -102,7 +102,7 @@ class ModelServer:
         data = self.task.data
         if split not in self.task.splits:
             raise ValueError(f"split = {split!r}; expected one of {self.task.splits}")
-        if self.family in ("vision", "clip"):
+        if self.family in ("vision", "contrastive"):
             images, labels = self.task.split_arrays(split)
             if not -len(images) <= index < len(images):
                 raise ValueError(f"image index {index} is out of range for the {split} split "
@@ -111,7 +111,11 @@ class ModelServer:
             result["true_class"] = data.class_names[int(labels[index])]
             return result
         if self.family == "sentiment":
-            result = self.predict(getattr(data, f"{split}_texts")[index])
+            texts = getattr(data, f"{split}_texts")
+            if not -len(texts) <= index < len(texts):
+                raise ValueError(f"index {index} is out of range for the {split} split "
+                                 f"({len(texts)} sentences)")
+            result = self.predict(texts[index])
             result["true_label"] = data.class_names[int(getattr(data, f"{split}_labels")[index])]
             return result
         raise ValueError(f"predict_split_item: not defined for {self.name}; use predict(prompt)")

@@ -73,14 +73,14 @@ def _full_check(fn, inputs, checked, out_shape, eps, atol, rtol, names):
     n_out = int(np.prod(out_shape))
     for pos, i in enumerate(checked):
         x = inputs[i]
-        numeric = np.empty((n_out, x.size))
+        numeric = np.empty((n_out, x.numel()))
         flat = x.data.reshape(-1)
-        for j in range(x.size):
+        for j in range(x.numel()):
             original = flat[j]
             plus = _output_at(fn, inputs, i, j, original + eps)
             minus = _output_at(fn, inputs, i, j, original - eps)
             numeric[:, j] = ((plus - minus) / (2 * eps)).reshape(-1)
-        analytic = np.empty((n_out, x.size))
+        analytic = np.empty((n_out, x.numel()))
         for row in range(n_out):
             v = np.zeros(n_out)
             v[row] = 1.0
@@ -132,7 +132,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, mode="auto", projectio
     checked = _checked_inputs(inputs)
     labels = [names[i] if names else f"input {i} (shape {inputs[i].shape})" for i in checked]
     out_shape = _evaluate(fn, inputs).shape
-    total = sum(inputs[i].size for i in checked) * max(1, int(np.prod(out_shape)))
+    total = sum(inputs[i].numel() for i in checked) * max(1, int(np.prod(out_shape)))
     if mode == "auto":
         mode = "full" if total <= FULL_JACOBIAN_LIMIT else "projection"
     if mode == "full":

@@ -23,7 +23,7 @@ LAYERS = [
     {"models"},                                 # the model zoo and its registry
     {"data", "distributed"},                    # real datasets, baselines; MPI collectives
     {"training"},                               # trainer, tasks, checkpoints
-    {"cli", "serving", "analysis", "profiler", "__main__", "__init__"},
+    {"cli", "serving", "analysis", "profiler", "__main__", "__init__", "torch_api"},
 ]
 LAYER_OF = {name: level for level, names in enumerate(LAYERS) for name in names}
 EXCEPTIONS = {("core", "ops")}  # Tensor's operators call the ops (see the module docstring)

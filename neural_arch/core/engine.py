@@ -14,6 +14,7 @@ changes a gradient.
 import numpy as np
 
 from neural_arch.core import hooks
+from neural_arch.core.grad_array import GradArray
 from neural_arch.core.tensor import Tensor
 
 
@@ -44,7 +45,7 @@ def _reachable_consumer_counts(root):
 
 def _seed_gradient(root, grad):
     if grad is None:
-        if root.size != 1:
+        if root.data.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient needs a one-element output; got shape "
                 f"{root.shape}. Pass grad= with the output's shape."
@@ -69,7 +70,7 @@ def backward(root, grad=None, retain_graph=False):
         fn = node._ctx
         if fn is None:  # a leaf: accumulate into .grad
             if node.grad is None:
-                node.grad = np.array(g, dtype=node.dtype, copy=True)
+                node.grad = GradArray.of(g, node.dtype)
             else:
                 node.grad += g
             continue

@@ -55,3 +55,15 @@ def expand_reduced(grad, input_shape, axes, keepdims):
     if not keepdims:
         grad = np.expand_dims(grad, axes) if axes else grad
     return np.broadcast_to(grad, input_shape)
+
+
+def torch_axis(name, axis, keepdims, dim=None, keepdim=None):
+    """PyTorch's ``dim``/``keepdim`` name the same arguments as NumPy's ``axis``/``keepdims``:
+    return (axis, keepdims) whichever spelling the caller used (both at once is an error)."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{name}: got both axis={axis!r} and dim={dim!r}; pass one")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return axis, bool(keepdims)

@@ -8,9 +8,14 @@ leaf that has ``requires_grad=True``.
 Dtypes: Python floats and lists become float32 (the training dtype); NumPy arrays keep float32 /
 float64 (float64 is the gradient-check dtype); other float widths become float32; integer and bool
 arrays are kept for indices and masks but can never require grad.
+
+The methods under PyTorch's names (``size()``, ``dim()``, ``split``, ``to``, ...) live in
+``tensor_torch.py``; ``size()`` is PyTorch's (the shape), ``numel()`` the element count.
 """
 
 import numpy as np
+
+from neural_arch.core.tensor_torch import TorchTensorMethods
 
 _FLOAT_DTYPES = (np.float32, np.float64)
 
@@ -24,19 +29,30 @@ def _ops():
 def _to_array(data, dtype):
     if isinstance(data, Tensor):
         data = data.data
+    if data is None or isinstance(data, (str, bytes)):
+        raise TypeError(f"Tensor(data): got {type(data).__name__}; expected an array, a number "
+                        f"or a (nested) list of numbers")
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        array = np.asarray(data, dtype=dtype)
+    elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
         array = np.asarray(data)
         if array.dtype.kind == "f" and array.dtype not in _FLOAT_DTYPES:
             array = array.astype(np.float32)
-        return array
-    if isinstance(data, bool):
-        return np.asarray(data)
-    return np.asarray(data, dtype=np.float32)
+    elif isinstance(data, bool):
+        array = np.asarray(data)
+    else:
+        try:
+            array = np.asarray(data, dtype=np.float32)
+        except (TypeError, ValueError) as error:  # ragged lists, None inside a list, ...
+            raise TypeError(f"Tensor(data): cannot read {type(data).__name__} as numbers "
+                            f"({error})") from None
+    if array.dtype.kind not in "biuf":  # objects, strings, complex: no autograd for them
+        raise TypeError(f"Tensor(data): dtype {array.dtype} is not supported; expected bool, "
+                        f"integer or float numbers")
+    return array
 
 
-class Tensor:
+class Tensor(TorchTensorMethods):
     """An n-dimensional array that records the operations applied to it.
 
     Args:
@@ -93,10 +109,6 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def size(self):
-        return self.data.size
-
-    @property
     def is_leaf(self):
         return self._ctx is None and not self._graph_freed
 
@@ -115,7 +127,7 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.size != 1:
+        if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element; got shape {self.shape}")
         return self.data.item()
 
@@ -198,6 +210,12 @@ class Tensor:
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
     __hash__ = object.__hash__
 
     # ----- methods that forward to ops --------------------------------------------------------
@@ -228,26 +246,29 @@ class Tensor:
     def silu(self):
         return _ops().silu(self)
 
-    def sum(self, axis=None, keepdims=False):
-        return _ops().sum(self, axis=axis, keepdims=keepdims)
+    # NumPy's axis/keepdims or PyTorch's dim/keepdim; max(dim=d) gives (values, indices).
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops().sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis=None, keepdims=False):
-        return _ops().mean(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops().mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return _ops().var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+    def var(self, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, unbiased=None,
+            correction=None):
+        return _ops().var(self, axis, keepdims, ddof, dim=dim, keepdim=keepdim,
+                          unbiased=unbiased, correction=correction)
 
-    def max(self, axis=None, keepdims=False):
-        return _ops().max(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops().max(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def min(self, axis=None, keepdims=False):
-        return _ops().min(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops().min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def softmax(self, axis=-1):
-        return _ops().softmax(self, axis=axis)
+    def softmax(self, axis=-1, *, dim=None):
+        return _ops().softmax(self, axis, dim=dim)
 
-    def log_softmax(self, axis=-1):
-        return _ops().log_softmax(self, axis=axis)
+    def log_softmax(self, axis=-1, *, dim=None):
+        return _ops().log_softmax(self, axis, dim=dim)
 
     def reshape(self, *shape):
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
@@ -256,8 +277,10 @@ class Tensor:
     def view(self, *shape):
         return self.reshape(*shape)
 
-    def flatten(self, start_axis=0):
-        return self.reshape(self.shape[:start_axis] + (-1,))
+    def flatten(self, start_axis=0, end_axis=-1, *, start_dim=None, end_dim=None):
+        start = (start_axis if start_dim is None else start_dim) % max(self.ndim, 1)
+        end = (end_axis if end_dim is None else end_dim) % max(self.ndim, 1)
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
 
     def transpose(self, *axes):
         return _ops().transpose(self, *axes)

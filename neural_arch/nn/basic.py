@@ -18,6 +18,7 @@ from neural_arch.ops.elementwise import GeluFn, ReluFn, SiluFn, TanhFn
 from neural_arch.ops.linear import LinearFn
 from neural_arch.ops.nn_ops import LayerNormFn, RMSNormFn
 from neural_arch.nn import init
+from neural_arch.nn.dtypes import in_layer_dtype
 from neural_arch.nn.module import Module, Parameter
 
 
@@ -26,6 +27,9 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, rng=None, dtype=np.float32):
         super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Linear: {name} must be a positive int; got {value!r}")
         rng = init.resolve_rng(rng)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -42,6 +46,7 @@ class Linear(Module):
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has "
                              f"{x.shape[-1]} features (shape {x.shape}), expected "
                              f"{self.in_features}")
+        x = in_layer_dtype(x, self.weight, "Linear")
         if self.bias is None:
             return LinearFn.apply(x, self.weight)
         return LinearFn.apply(x, self.weight, self.bias)
@@ -56,6 +61,9 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, rng=None, dtype=np.float32):
         super().__init__()
+        for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Embedding: {name} must be a positive int; got {value!r}")
         rng = init.resolve_rng(rng)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
@@ -81,6 +89,7 @@ class LayerNorm(Module):
         if x.shape[-1] != self.normalized_shape:
             raise ValueError(f"LayerNorm({self.normalized_shape}): last dimension of input "
                              f"{x.shape} is not {self.normalized_shape}")
+        x = in_layer_dtype(x, self.weight, "LayerNorm")
         return LayerNormFn.apply(x, self.weight, self.bias, eps=self.eps)
 
     def extra_repr(self):
@@ -97,6 +106,7 @@ class RMSNorm(Module):
         if x.shape[-1] != self.dim:
             raise ValueError(f"RMSNorm({self.dim}): last dimension of input {x.shape} is not "
                              f"{self.dim}")
+        x = in_layer_dtype(x, self.weight, "RMSNorm")
         return RMSNormFn.apply(x, self.weight, eps=self.eps)
 
     def extra_repr(self):

@@ -95,7 +95,7 @@ class BatchNorm2d(Module):
         if not self.training:
             return BatchNorm2dEvalFn.apply(x, self.weight, self.bias, mean=self.running_mean,
                                          var=self.running_var, eps=self.eps)
-        m = x.size // self.num_features
+        m = x.numel() // self.num_features
         if m < 2:
             raise ValueError(f"BatchNorm2d: training needs more than 1 value per channel; got "
                              f"input shape {x.shape}")

@@ -11,6 +11,7 @@ import numpy as np
 
 from neural_arch import ops
 from neural_arch.nn import init
+from neural_arch.nn.dtypes import in_layer_dtype
 from neural_arch.nn.module import Module, Parameter
 from neural_arch.ops.conv import _pair, avg_pool2d, conv2d, max_pool2d
 
@@ -41,10 +42,18 @@ class Conv2d(Module):
             self.bias = None
 
     def forward(self, x):
-        if x.ndim == 4 and x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d({self.in_channels}, {self.out_channels}): input has "
-                             f"{x.shape[1]} channels, weight expects {self.in_channels} "
-                             f"(input shape {x.shape})")
+        """x (N, C, H, W) -> (N, O, H', W'); an unbatched (C, H, W) image -> (O, H', W'), as in
+        PyTorch."""
+        if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
+            raise ValueError(f"Conv2d({self.in_channels}, {self.out_channels}): input must be "
+                             f"(N, {self.in_channels}, H, W) or ({self.in_channels}, H, W); "
+                             f"got shape {x.shape}")
+        x = in_layer_dtype(x, self.weight, "Conv2d")
+        if x.ndim == 3:
+            batched = ops.reshape(x, (1,) + x.shape)                    # (1, C, H, W)
+            out = conv2d(batched, self.weight, self.bias, stride=self.stride,
+                         padding=self.padding)                          # (1, O, H', W')
+            return ops.reshape(out, out.shape[1:])                      # (O, H', W')
         return conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
 
     def extra_repr(self):

@@ -63,15 +63,10 @@ class Module:
         object.__delattr__(self, name)
 
     def register_buffer(self, name, array):
-        """A non-trainable array saved in the state dict (None is allowed and not saved)."""
+        """A non-trainable array saved in the state dict (None is allowed and not saved). A
+        Tensor (``torch.tril(torch.ones(T, T))`` in PyTorch code) is stored as its array."""
+        array = array.data if isinstance(array, Tensor) else array
         self._buffers[name] = None if array is None else np.asarray(array)
-
-    def register_parameter(self, name, param):
-        if param is None:
-            self._parameters.pop(name, None)
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
 
     # ----- calling -----------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -90,18 +85,24 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
-        yield from self._modules.items()
-
     def children(self):
         yield from self._modules.values()
 
-    def named_parameters(self, prefix=""):
-        """(dotted name, Parameter) pairs; a parameter shared by two modules appears once."""
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule, children first, then on self (as PyTorch:
+        ``model.apply(model._init_weights)``); returns self."""
+        for child in self._modules.values():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def named_parameters(self, prefix="", remove_duplicate=True):
+        """(dotted name, Parameter) pairs; a parameter shared by two modules (tied weights)
+        appears once, unless ``remove_duplicate=False`` (as ``state_dict`` lists it)."""
         seen = set()
         for module_name, module in self.named_modules(prefix):
             for name, p in module._parameters.items():
-                if id(p) in seen:
+                if id(p) in seen and remove_duplicate:
                     continue
                 seen.add(id(p))
                 yield (f"{module_name}.{name}" if module_name else name), p
@@ -118,7 +119,8 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """Total number of elements over unique parameters."""
-        return int(sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only))
+        return int(sum(p.numel() for p in self.parameters()
+                       if p.requires_grad or not trainable_only))
 
     # ----- modes -------------------------------------------------------------------------------
     def train(self, mode=True):
@@ -129,13 +131,21 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad[...] = 0
 
     def to(self, dtype):
         """Convert every floating parameter and buffer to ``dtype`` in place (e.g. float64 for
-        gradient checks); returns self."""
+        gradient checks); returns self. PyTorch's ``to("cpu")`` changes nothing (there are no
+        other devices)."""
+        if isinstance(dtype, str) and not dtype.startswith("float"):
+            if dtype.split(":")[0] != "cpu":
+                raise ValueError(f"to: neural_arch runs on the CPU only; got device {dtype!r}")
+            return self
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None
@@ -175,35 +185,45 @@ class Module:
     def load_state_dict(self, state, strict=True):
         """Copy arrays from ``state`` into this module's parameters and buffers.
 
-        Raises KeyError/ValueError listing every missing, unexpected and shape-mismatched key
-        (missing and unexpected only when ``strict``). Nothing is changed if any check fails.
-        Returns (missing_keys, unexpected_keys).
+        Each value is converted to the dtype of the slot it fills (float64 into a float32
+        parameter is fine, as in PyTorch) but must keep its kind (NumPy's ``same_kind``: no
+        floats into an integer buffer, no strings). Raises one ValueError listing every
+        missing and unexpected key (only when ``strict``) and every shape and dtype mismatch;
+        nothing is changed if any check fails. Returns (missing_keys, unexpected_keys).
         """
         slots = self._state_slots()
         missing = [k for k in slots if k not in state]
-        unexpected = [k for k in state if k not in slots]
-        mismatched = []
+        # The other names of a tied parameter (PyTorch saves ``lm_head.weight`` beside
+        # ``transformer.wte.weight``) are accepted and skipped: the first name loads it.
+        aliases = {name for name, _ in self.named_parameters(remove_duplicate=False)}
+        unexpected = [k for k in state if k not in slots and k not in aliases]
+        values, shapes, dtypes = {}, [], []
         for key, (kind, obj, name) in slots.items():
-            if key in state:
-                current = obj.data if kind == "param" else obj._buffers[name]
-                if tuple(np.shape(state[key])) != current.shape:
-                    mismatched.append(f"{key}: checkpoint {tuple(np.shape(state[key]))} vs "
-                                      f"model {current.shape}")
+            if key not in state:
+                continue
+            value = state[key]
+            value = values[key] = np.asarray(value.data if isinstance(value, Tensor) else value)
+            current = obj.data if kind == "param" else obj._buffers[name]
+            if value.shape != current.shape:
+                shapes.append(f"{key}: checkpoint {value.shape} vs model {current.shape}")
+            if not np.can_cast(value.dtype, current.dtype, casting="same_kind"):
+                dtypes.append(f"{key}: checkpoint {value.dtype} vs model {current.dtype}")
         problems = []
         if strict and missing:
             problems.append(f"missing keys: {missing}")
         if strict and unexpected:
             problems.append(f"unexpected keys: {unexpected}")
-        if mismatched:
-            problems.append(f"shape mismatches: {mismatched}")
+        if shapes:
+            problems.append(f"shape mismatches: {shapes}")
+        if dtypes:
+            problems.append(f"dtype mismatches: {dtypes}")
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__} failed: "
                              + "; ".join(problems))
         for key, (kind, obj, name) in slots.items():
-            if key not in state:
+            if key not in values:
                 continue
-            value = state[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            value = values[key]
             if kind == "param":
                 obj.data = value.astype(obj.data.dtype, copy=True)
             else:

@@ -101,13 +101,14 @@ def permute(x, axes):
 
 
 def transpose(x, *axes):
-    """No axes: reverse all dims. Two axes on a tensor that is not 2-D: swap them (PyTorch's
-    ``transpose(dim0, dim1)``). Otherwise a full permutation, as in NumPy."""
+    """No axes: reverse all dims. Two int axes: swap them (PyTorch's ``transpose(dim0, dim1)``;
+    on a 2-D tensor NumPy's ``transpose(1, 0)`` is the same swap). A tuple, or more axes: a full
+    permutation, as in NumPy."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
+        return permute(x, tuple(axes[0]))
     if not axes:
         return permute(x, tuple(reversed(range(x.ndim))))
-    if len(axes) == 2 and x.ndim != 2:
+    if len(axes) == 2:
         return swapaxes(x, axes[0], axes[1])
     return permute(x, axes)
 
@@ -166,7 +167,8 @@ def _check_same_rank(name, tensors):
     return shapes
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors, axis=0, *, dim=None):
+    axis = axis if dim is None else dim
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     shapes = _check_same_rank("concatenate", tensors)
     axis = axis % len(shapes[0])
@@ -176,7 +178,8 @@ def concatenate(tensors, axis=0):
     return ConcatenateFn.apply(*tensors, axis=axis)
 
 
-def stack(tensors, axis=0):
+def stack(tensors, axis=0, *, dim=None):
+    axis = axis if dim is None else dim
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     shapes = _check_same_rank("stack", tensors)
     if len(set(shapes)) != 1:
@@ -184,8 +187,10 @@ def stack(tensors, axis=0):
     return StackFn.apply(*tensors, axis=axis % (len(shapes[0]) + 1))
 
 
-def split(x, sections, axis=0):
-    """Split into equal ``sections`` (an int) or at the given indices (a list), like NumPy."""
+def split(x, sections, axis=0, *, dim=None):
+    """Split into equal ``sections`` (an int) or at the given indices (a list), like NumPy.
+    (``Tensor.split`` follows PyTorch instead: see ``split_sizes``.)"""
+    axis = axis if dim is None else dim
     n = x.shape[axis]
     if isinstance(sections, int):
         if sections <= 0 or n % sections:
@@ -217,3 +222,37 @@ def pad(x, pad_width, value=0.0):
         raise ValueError(f"pad: pad_width needs {x.ndim} non-negative (before, after) pairs "
                          f"for shape {x.shape}; got {pad_width}")
     return PadFn.apply(x, pad_width=pad_width, value=value)
+
+
+def split_sizes(x, split_size_or_sections, dim=0):
+    """PyTorch's ``split``: pieces of ``split_size`` along ``dim`` (the last may be shorter),
+    or pieces of the listed sizes, which must add up to the size of ``dim``."""
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step <= 0:
+            raise ValueError(f"split: split_size must be > 0; got {step}")
+        cuts = list(range(step, n, step))
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ValueError(f"split: sizes {sizes} must be >= 0 and add up to {n}, the size "
+                             f"of dim {dim} (tensor shape {x.shape})")
+        cuts = list(np.cumsum(sizes)[:-1])
+    return split(x, cuts, axis=dim)
+
+
+def chunk(x, chunks, dim=0):
+    """PyTorch's ``chunk``: ``chunks`` pieces of size ceil(n / chunks) (fewer if n is small)."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be > 0; got {chunks}")
+    return split_sizes(x, max(1, -(-x.shape[dim] // chunks)), dim)
+
+
+def take_along_axis(x, indices, axis):
+    """``np.take_along_axis`` as a differentiable gather (repeated indices add up)."""
+    indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    axis = axis % x.ndim
+    grid = np.ogrid[tuple(slice(0, n) for n in indices.shape)]
+    index = tuple(indices if i == axis else grid[i] for i in range(x.ndim))
+    return GetItemFn.apply(x, index=index)

@@ -10,6 +10,7 @@ import numpy as np
 
 from neural_arch.kernels import KERNELS
 from neural_arch.core.function import Function
+from neural_arch.core.random import resolve_rng
 from neural_arch.core.tensor import Tensor
 
 
@@ -110,16 +111,14 @@ def embedding(weight, indices):
 
 def dropout(x, p=0.5, training=True, rng=None):
     """Inverted dropout; identity when ``p == 0`` or not ``training``. ``rng``: a
-    ``np.random.Generator`` (required when it actually drops, so runs are reproducible)."""
+    ``np.random.Generator``; without one, the global generator (``manual_seed``)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1]; got {p}")
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"dropout: rng must be a np.random.Generator; got {type(rng).__name__}")
-    return DropoutFn.apply(x, p=p, rng=rng)
+    return DropoutFn.apply(x, p=p, rng=resolve_rng(rng, "dropout: rng"))
 
 
 def layer_norm(x, weight, bias, eps=1e-5):

@@ -8,7 +8,8 @@ derivative elementwise.
 import numpy as np
 
 from neural_arch.core.function import Function
-from neural_arch.core.shapes import expand_reduced, normalize_axis
+from neural_arch.core.shapes import expand_reduced, normalize_axis, torch_axis
+from neural_arch.core.tensor import Tensor
 
 
 class SumFn(Function):
@@ -104,30 +105,67 @@ class LogSoftmaxFn(Function):
         return grad - np.exp(self.out) * np.sum(grad, axis=self.axis, keepdims=True)
 
 
-def sum(x, axis=None, keepdims=False):
+# The wrappers accept NumPy's ``axis``/``keepdims`` and PyTorch's ``dim``/``keepdim``.
+
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axis, keepdims = torch_axis("sum", axis, keepdims, dim, keepdim)
     return SumFn.apply(x, axis=axis, keepdims=keepdims)
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    axis, keepdims = torch_axis("mean", axis, keepdims, dim, keepdim)
     return MeanFn.apply(x, axis=axis, keepdims=keepdims)
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance with NumPy's convention: ``ddof=0`` (biased) unless asked otherwise."""
+def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, unbiased=None,
+        correction=None):
+    """Variance with NumPy's convention: ``ddof=0`` (biased) unless asked otherwise (PyTorch's
+    ``unbiased=True`` or ``correction=1`` set ddof=1)."""
+    axis, keepdims = torch_axis("var", axis, keepdims, dim, keepdim)
+    if unbiased is not None:
+        ddof = 1 if unbiased else 0
+    if correction is not None:
+        ddof = int(correction)
     return VarFn.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
-def max(x, axis=None, keepdims=False):
-    return MaxFn.apply(x, axis=axis, keepdims=keepdims)
+class ValuesIndices(tuple):
+    """``(values, indices)``, as ``torch.max(x, dim=d)`` and ``torch.topk`` return."""
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
 
 
-def min(x, axis=None, keepdims=False):
-    return MinFn.apply(x, axis=axis, keepdims=keepdims)
+def _extreme(fn, arg, name, x, axis, keepdims, dim, keepdim):
+    if dim is None:
+        axis, keepdims = torch_axis(name, axis, keepdims, None, keepdim)
+        return fn.apply(x, axis=axis, keepdims=keepdims)
+    # PyTorch style: one dim, and the positions of the extremes beside the values.
+    axis, keepdims = torch_axis(name, axis, keepdims, dim, keepdim)
+    values = fn.apply(x, axis=axis, keepdims=keepdims)
+    array = x.data if isinstance(x, Tensor) else np.asarray(x)
+    indices = arg(array, axis=axis, keepdims=keepdims).astype(np.int64)
+    return ValuesIndices((values, Tensor(indices)))
 
 
-def softmax(x, axis=-1):
-    return SoftmaxFn.apply(x, axis=axis)
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Largest element over ``axis``; with PyTorch's ``dim=`` a ``(values, indices)`` pair."""
+    return _extreme(MaxFn, np.argmax, "max", x, axis, keepdims, dim, keepdim)
 
 
-def log_softmax(x, axis=-1):
-    return LogSoftmaxFn.apply(x, axis=axis)
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Smallest element over ``axis``; with PyTorch's ``dim=`` a ``(values, indices)`` pair."""
+    return _extreme(MinFn, np.argmin, "min", x, axis, keepdims, dim, keepdim)
+
+
+def softmax(x, axis=-1, *, dim=None):
+    return SoftmaxFn.apply(x, axis=axis if dim is None else dim)
+
+
+def log_softmax(x, axis=-1, *, dim=None):
+    return LogSoftmaxFn.apply(x, axis=axis if dim is None else dim)

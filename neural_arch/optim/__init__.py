@@ -12,12 +12,13 @@ Every update matches the corresponding torch.optim class (see each file's docstr
 
 from neural_arch.optim.adam import Adam, AdamW
 from neural_arch.optim.clip_grad import clip_grad_norm_
-from neural_arch.optim.lr_scheduler import (ConstantLR, LambdaLR, LRScheduler, StepLR,
-                                            WarmupCosine)
+from neural_arch.optim import lr_scheduler
+from neural_arch.optim.lr_scheduler import (ConstantLR, CosineAnnealingLR, LambdaLR, LRScheduler,
+                                            StepLR, WarmupCosine)
 from neural_arch.optim.optimizer import Optimizer, params_without_grad
 from neural_arch.optim.sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "LRScheduler", "LambdaLR", "WarmupCosine", "StepLR",
-    "ConstantLR", "clip_grad_norm_", "params_without_grad",
+    "ConstantLR", "CosineAnnealingLR", "lr_scheduler", "clip_grad_norm_", "params_without_grad",
 ]

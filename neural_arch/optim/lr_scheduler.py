@@ -157,3 +157,27 @@ class ConstantLR(LRScheduler):
 
     def lr_factor(self, step):
         return self.factor if step < self.total_iters else 1.0
+
+
+class CosineAnnealingLR(LRScheduler):
+    """PyTorch's closed form: lr = eta_min + (base lr - eta_min) · (1 + cos(π·step/T_max)) / 2,
+    from the base lr at step 0 down to ``eta_min`` at step ``T_max`` (and back up after it,
+    as in PyTorch). ``eta_min`` is an lr, not a ratio, so each group gets its own factor."""
+
+    config_names = ("T_max", "eta_min")
+
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        if T_max < 1:
+            raise ValueError(f"T_max must be >= 1, got {T_max}")
+        self.T_max, self.eta_min = int(T_max), float(eta_min)
+        super().__init__(optimizer)
+
+    def lr_factor(self, step):
+        """The cosine's share (1 at step 0, 0 at T_max) of the distance down to eta_min."""
+        return (1.0 + math.cos(math.pi * step / self.T_max)) / 2.0
+
+    def _apply(self):
+        share = self.lr_factor(self.last_step)
+        self._last_lr = [self.eta_min + (base - self.eta_min) * share for base in self.base_lrs]
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr

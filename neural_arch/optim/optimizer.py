@@ -81,14 +81,6 @@ class Optimizer:
             else:
                 p.grad[...] = 0.0
 
-    def missing_grads(self):
-        """Indices (as in ``state_dict``) of parameters needing grad whose ``.grad`` is None.
-
-        ``step()`` skips such parameters silently, as PyTorch does; a trainer calls this after
-        ``backward()`` to report a parameter that the loss never reached.
-        """
-        return [i for i, p in enumerate(self._all_params()) if p.requires_grad and p.grad is None]
-
     def _all_params(self):
         return [p for group in self.param_groups for p in group["params"]]
 

@@ -3,13 +3,15 @@
 The recipe (as in databases and git): write a unique temp file in the *same* directory (a rename
 is only atomic within one file system), flush and fsync it, ``os.replace`` it over the target,
 then fsync the directory so the rename itself survives a power cut. A process killed part-way
-leaves the target untouched and, at worst, an orphan temp file named ``.<name>.<pid>.<hex>.tmp``.
+leaves the target untouched and, at worst, an orphan temp file named ``.<name>.<pid>.<hex>.tmp``,
+which ``remove_orphan_temps`` deletes once its process has gone (the next save does it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -64,3 +66,35 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             os.unlink(tmp)
         raise
     fsync_directory(path.parent)
+
+
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name != "posix" or pid == os.getpid():
+        return True  # without a safe liveness test (Windows), or our own: keep it
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists but belongs to someone else
+    return True
+
+
+def remove_orphan_temps(directory: str | os.PathLike) -> list[Path]:
+    """Delete the temp files (``temp_path_for`` names) in ``directory`` whose writer is no
+    longer running: what a save killed part-way left behind. Returns the removed paths."""
+    removed = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        named = _TEMP_NAME.match(path.name)
+        if named and not _process_alive(int(named["pid"])):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed

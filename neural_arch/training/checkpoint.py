@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,11 +29,13 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
-from .atomic_write import atomic_write, temp_path_for
+from .atomic_write import atomic_write, remove_orphan_temps, temp_path_for
 from .checkpoint_files import (_NAME, archive_previous_run, check_tensors,  # noqa: F401
                                find_checkpoints, latest_checkpoint, pack_state, unpack_state)
-from .checkpoint_validation import (SCHEMA_VERSION, CheckpointError, _weights_path,
-                                    metadata_problems, read_verified_weights, to_json_safe)
+from .checkpoint_reading import (MAX_JSON_BYTES, _weights_path, gunzip, parse_json,
+                                 read_regular_file, read_verified_weights, safetensors_header)
+from .checkpoint_validation import (SCHEMA_VERSION, CheckpointError, metadata_problems,
+                                    to_json_safe)
 
 __all__ = [
     "CheckpointError", "save_checkpoint", "load_checkpoint", "load_checkpoint_tensors",
@@ -90,12 +91,12 @@ def ensure_writable(directory: str | os.PathLike) -> Path:
 
 
 def _weights_name(directory: Path, stem: str, sha256: str) -> str:
-    """The weights file name for a new checkpoint ``stem``.
+    """Where a new checkpoint ``stem`` first writes its weights.
 
-    Normally ``<stem>.safetensors``. When re-saving an epoch whose weights already exist, the
-    new weights take a content-named sibling instead: replacing the old file in place would
-    leave the old JSON pointing at new bytes (a hash mismatch) if we crashed before the new
-    JSON landed. The stale sibling is deleted once the new JSON is in place.
+    Normally the documented ``<stem>.safetensors``. When re-saving an epoch whose weights
+    already exist, the new weights first take a content-named sibling: replacing the old file
+    in place would leave the old JSON pointing at new bytes (a hash mismatch) if we crashed
+    before the new JSON landed. ``save_checkpoint`` then moves them to the documented name.
     """
     plain = f"{stem}.safetensors"
     return plain if not (directory / plain).exists() else f"{stem}-{sha256[:12]}.safetensors"
@@ -155,46 +156,39 @@ def save_checkpoint(directory: str | os.PathLike, model_name: str, epochs_comple
     weights_name = _weights_name(directory, stem, sha256)
     meta["weights"] = {"file": weights_name, "sha256": sha256, "bytes": len(blob)}
 
-    text = json.dumps(meta, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-    data = text.encode("utf-8")
-    if compress:
-        data = gzip.compress(data, mtime=0)  # mtime=0: same content, same bytes.
+    def encoded(meta):
+        data = (json.dumps(meta, indent=2, allow_nan=False, ensure_ascii=False) + "\n").encode()
+        return gzip.compress(data, mtime=0) if compress else data  # mtime=0: same bytes
+
+    remove_orphan_temps(directory)  # left by an earlier save that was killed
     _write(directory / weights_name, blob)
-    _write(directory / json_name, data)  # Last: the checkpoint now exists.
-    _remove_stale_siblings(directory, stem, keep={weights_name, json_name})
+    _write(directory / json_name, encoded(meta))  # The checkpoint now exists.
+    plain = f"{stem}.safetensors"
+    if weights_name != plain:
+        # A re-saved epoch: copy the weights to the documented name, then point the JSON at
+        # it. At every instant the JSON names a file that holds exactly its bytes.
+        _write(directory / plain, blob)
+        meta["weights"]["file"] = plain
+        _write(directory / json_name, encoded(meta))
+    _remove_stale_siblings(directory, stem, keep={plain, json_name})
     return directory / json_name
 
 
 # ------------------------------------------------------------------------------ loading
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"non-finite number {name} (strict JSON has no NaN or Infinity)")
-
-
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Read a checkpoint's JSON (``.json`` or ``.json.gz``) and return it as a dict.
 
-    Raises ``CheckpointError`` naming the file when it is missing, unreadable, corrupt or
-    truncated, or when its top level is not a JSON object.
+    Raises ``CheckpointError`` naming the file when it is missing, not a regular file,
+    unreadable, corrupt, truncated, too large, too deeply nested, holds duplicate keys or
+    out-of-range numbers (``checkpoint_reading.py``), or when its top level is not an object.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise CheckpointError(path, "file not found") from exc
-    except OSError as exc:
-        raise CheckpointError(path, f"cannot read: {exc}") from exc
-    try:
-        if path.name.endswith(".gz"):
-            raw = gzip.decompress(raw)
-        meta = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise CheckpointError(path, f"corrupt or truncated gzip data: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise CheckpointError(path, f"not UTF-8 text: {exc}") from exc
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError, as is _reject_constant.
-        raise CheckpointError(path, f"corrupt or truncated JSON: {exc}") from exc
+    raw = read_regular_file(path, MAX_JSON_BYTES, "checkpoint file")
+    if path.name.endswith(".gz"):
+        raw = gunzip(path, raw)
+    meta = parse_json(path, raw)
     if not isinstance(meta, dict):
         raise CheckpointError(path, f"top level must be a JSON object, got "
                                     f"{type(meta).__name__}")
@@ -210,47 +204,63 @@ def load_checkpoint_tensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """
     path = Path(path)
     blob = read_verified_weights(path, load_checkpoint(path))
+    safetensors_header(path, blob)
     try:
         return load_safetensors(blob)
     except SafetensorError as exc:
         raise CheckpointError(path, f"weights are not valid safetensors: {exc}") from exc
 
 
-def checkpoint_problems(path: str | os.PathLike, require_weights: bool = True) -> list[str]:
-    """Every problem found with the checkpoint at ``path``; an empty list means valid.
+def checkpoint_problems(path: str | os.PathLike, require_weights: bool = True,
+                        check_model: bool = True) -> list[str]:
+    """Every problem found with the checkpoint at ``path``; an empty list means it restores.
 
-    Covers reading (missing, corrupt, truncated), the schema (see ``metadata_problems``), a
-    file name whose epoch disagrees with the JSON, and the weights (missing entry or file, path
-    escaping the directory, size or hash mismatch). ``require_weights=False`` accepts
-    metadata-only checkpoints such as those of the original documented format, and a weights
-    file that is absent (as in a fresh clone, where only the JSON is committed); a weights entry
-    is still checked, and a weights file that is present must still match its hash.
+    Covers reading (see ``load_checkpoint``), the schema (see ``metadata_problems``) and the
+    documented fields, a file name whose epoch disagrees with the JSON, the weights (missing
+    entry or file, path escaping the directory, size or hash mismatch, a malformed safetensors
+    header) and, with ``check_model``, everything a restore checks (``checkpoint_restore.py``):
+    the config against the model and training settings, and each tensor against the model the
+    config describes. ``check_model=False`` checks the files alone (arrays of any names).
+    ``require_weights=False`` accepts metadata-only checkpoints such as those of the original
+    documented format, and a weights file that is absent (as in a fresh clone, where only the
+    JSON is committed); a weights entry is still checked, and a weights file that is present
+    must still restore.
     """
+    from .checkpoint_restore import REQUIRED_FIELDS, restore_problems  # it imports this module
     path = Path(path)
     try:
         meta = load_checkpoint(path)
     except CheckpointError as exc:
         return [str(exc)]
     problems = metadata_problems(meta)
+    if require_weights:
+        problems += [f"missing required field '{f}'" for f in REQUIRED_FIELDS
+                     if f not in meta and f != "weights"]
     named = _NAME.match(path.name)
     epoch = meta.get("epoch")
     if named and isinstance(epoch, int) and int(named["n"]) != epoch + 1:
         problems.append(f"file name says epoch {named['n']} but 'epoch' is {epoch} "
                         f"(file names count completed epochs, 'epoch' is 0-indexed)")
+    weights_here = True
     if require_weights or "weights" in meta:
         try:
-            if not require_weights and not _weights_path(path, meta)[0].exists():
-                return problems
-            read_verified_weights(path, meta)
+            weights_here = require_weights or _weights_path(path, meta)[0].exists()
+            if weights_here:
+                safetensors_header(path, read_verified_weights(path, meta))
         except CheckpointError as exc:
             problems.append(exc.problem)
-    return problems
+    if problems or not check_model or ("model" not in meta and not require_weights):
+        return problems
+    if not weights_here:  # metadata-only validation of a fresh clone: the config alone
+        meta = {key: value for key, value in meta.items() if key != "weights"}
+    return restore_problems(path, meta, require_weights=require_weights)
 
 
-def validate_checkpoint(path: str | os.PathLike, require_weights: bool = True) -> bool:
+def validate_checkpoint(path: str | os.PathLike, require_weights: bool = True,
+                        check_model: bool = True) -> bool:
     """Print whether the checkpoint at ``path`` is valid and return it; never raises."""
     try:
-        problems = checkpoint_problems(path, require_weights)
+        problems = checkpoint_problems(path, require_weights, check_model)
     except Exception as exc:  # A validator must report, not crash the loop that calls it.
         problems = [f"unexpected error: {exc!r}"]
     if problems:

@@ -53,15 +53,18 @@ def find_checkpoints(directory: str | os.PathLike, model_name: str | None = None
     return [path for _, _, path in sorted(found)]
 
 
-def archive_previous_run(directory: str | os.PathLike) -> Path | None:
+def archive_previous_run(directory: str | os.PathLike, after: int = 0) -> Path | None:
     """Move the checkpoints of an earlier run out of ``directory`` before a new run starts.
 
     A folder that mixed epochs from two runs would be a lie (the earlier public engine's
     folders did). Nothing is deleted: the JSON files and the weights they reference move to
     ``directory/previous_runs/<UTC time>/``, which is returned (None if there was nothing).
+    ``after=N`` moves only the checkpoints of more than N completed epochs: a run resumed
+    from epoch N would otherwise replace them.
     """
     directory = Path(directory)
-    old = find_checkpoints(directory)
+    old = [path for path in find_checkpoints(directory)
+           if int(_NAME.match(path.name)["n"]) > after]
     if not old:
         return None
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")

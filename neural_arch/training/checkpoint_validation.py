@@ -7,13 +7,12 @@
   and paths) into plain JSON values, and refuses NaN and Infinity, which strict JSON cannot hold.
 * ``metadata_problems`` lists everything wrong with a loaded checkpoint dictionary against the
   documented schema (``checkpoints/README.md``): required fields, types and metric ranges.
-* ``read_verified_weights`` reads the weights file a checkpoint names, refusing paths that leave
-  its directory and bytes whose size or SHA-256 differ from the recorded ones.
+
+Reading the files themselves (and the weights a checkpoint names) is ``checkpoint_reading.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -191,47 +190,3 @@ def metadata_problems(meta: dict) -> list[str]:
         problems.append(f"unsupported schema_version {version!r} (this code reads "
                         f"<= {SCHEMA_VERSION})")
     return problems
-
-
-def _weights_path(path: Path, meta: dict) -> tuple[Path, dict]:
-    """The weights file named by ``meta``, refused if it would leave the checkpoint's folder."""
-    weights = meta.get("weights")
-    if not isinstance(weights, dict):
-        raise CheckpointError(path, "no 'weights' entry: this checkpoint holds metadata only")
-    name, sha, size = weights.get("file"), weights.get("sha256"), weights.get("bytes")
-    if not isinstance(name, str) or not name or "\x00" in name:
-        raise CheckpointError(path, f"weights.file must be a file name, got {name!r}")
-    if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
-        raise CheckpointError(path, f"weights.sha256 must be 64 hex digits, got {sha!r}")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise CheckpointError(path, f"weights.bytes must be an integer >= 0, got {size!r}")
-    if os.path.isabs(name) or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-        raise CheckpointError(path, f"weights.file {name!r} is an absolute path; it must be "
-                                    "relative to the checkpoint's directory")
-    # resolve() follows symlinks too, so a link pointing outside is caught like a "..".
-    base = path.parent.resolve()
-    target = (base / name).resolve()
-    if not target.is_relative_to(base):
-        raise CheckpointError(path, f"weights.file {name!r} leaves the checkpoint's "
-                                    f"directory {base}")
-    return target, weights
-
-
-def read_verified_weights(path: Path, meta: dict) -> bytes:
-    """The weights file's bytes, after checking their size and SHA-256 against ``meta``."""
-    target, weights = _weights_path(path, meta)
-    try:
-        # Size first: a wrong size is caught without reading a possibly huge file.
-        size = target.stat().st_size
-        if size != weights["bytes"]:
-            raise CheckpointError(path, f"weights file {target.name} has {size} bytes, "
-                                        f"expected {weights['bytes']}")
-        blob = target.read_bytes()
-    except FileNotFoundError as exc:
-        raise CheckpointError(path, f"weights file {target.name} is missing") from exc
-    except OSError as exc:
-        raise CheckpointError(path, f"cannot read weights file {target.name}: {exc}") from exc
-    if hashlib.sha256(blob).hexdigest() != weights["sha256"]:
-        raise CheckpointError(path, f"weights file {target.name} fails its SHA-256 check "
-                                    "(modified or corrupt)")
-    return blob

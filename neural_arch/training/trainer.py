@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from neural_arch.distributed import current_world
 from neural_arch.models import get_model
 from neural_arch.optim import AdamW, WarmupCosine, clip_grad_norm_, params_without_grad
 from neural_arch.training.checkpoint import (archive_previous_run, ensure_writable, pack_state,
                                              save_checkpoint)
 from neural_arch.training.config import environment_info, model_settings, resolve_config
+from neural_arch.training.data_parallel import parallel_train_step, setup_data_parallel
 from neural_arch.training.rng_state import (generator_state_array, module_generators,
                                             restore_generator_state)
 from neural_arch.training.tasks import make_task
@@ -52,7 +54,9 @@ class ModelTrainer:
             self.config["quiet"] = bool(quiet)
         if out_dir is not None:
             self.config["out_dir"] = str(out_dir)
-        cfg = self.config
+        # One process unless mpiexec started several (distributed/); then rank 0's seeds rule.
+        self.world = current_world()
+        cfg = self.config = self.world.broadcast_config(self.config)
         self.model_name = cfg["model"]
         # <out_dir>/<model>/ unless told otherwise (resume writes beside the checkpoint it read).
         self.checkpoint_dir = Path(checkpoint_dir or Path(cfg["out_dir"]) / self.model_name)
@@ -76,16 +80,23 @@ class ModelTrainer:
         self.last_checkpoint = None
         self.archived = None  # where an earlier run's checkpoints were moved, if any
         self.bar_position = bar_position  # the progress bar's line when several models train
+        if self.world.size > 1:
+            setup_data_parallel(self)  # rank 0's weights everywhere, sharded eval, grad buffer
 
     # ----- one epoch ---------------------------------------------------------------------------
-    def _train_step(self, batch):
-        loss, outputs = self.task.train_loss(self.model, batch)
-        value = loss.item()
+    def check_finite(self, value):
         if not math.isfinite(value):
             raise NonFiniteLossError(
                 f"{self.model_name}: loss is {value} at step {self.step + 1} (epoch "
                 f"{self.epochs_completed + 1}); training stopped. Last good checkpoint: "
                 f"{self.last_checkpoint or 'none written yet'}")
+
+    def _train_step(self, batch):
+        if self.world.size > 1:
+            return parallel_train_step(self, batch)  # this rank's rows, all-reduced gradients
+        loss, outputs = self.task.train_loss(self.model, batch)
+        value = loss.item()
+        self.check_finite(value)
         self.optimizer.zero_grad()
         loss.backward()
         if self.step == 0:
@@ -102,7 +113,7 @@ class ModelTrainer:
     def _train_epoch(self):
         cfg = self.config
         self.model.train()
-        quiet = cfg["quiet"] or not sys.stderr.isatty()
+        quiet = cfg["quiet"] or not sys.stderr.isatty() or not self.world.is_root
         bar = tqdm(total=self.steps_per_epoch, disable=quiet, leave=False,
                    position=self.bar_position,
                    desc=f"{self.model_name} epoch {self.epochs_completed + 1}/{cfg['num_epochs']}")
@@ -116,7 +127,7 @@ class ModelTrainer:
                             **{f"{self.task.throughput_unit}/s": f"{rate:.0f}"})
             bar.update(1)
         bar.close()
-        metrics = self.task.summarize(stats_list)
+        metrics = self.task.summarize(self.world.allgather_list(stats_list))  # every rank's rows
         metrics["time"] = time.perf_counter() - start
         return metrics
 
@@ -133,8 +144,9 @@ class ModelTrainer:
         end = cfg["num_epochs"] if epochs is None else min(cfg["num_epochs"],
                                                            self.epochs_completed + epochs)
         result = None
-        if self.epochs_completed == 0 and end > 0:
-            self.archived = archive_previous_run(self.checkpoint_dir)
+        if end > self.epochs_completed and self.world.is_root:
+            # A new run moves the old one aside; a resumed one, the checkpoints after its own.
+            self.archived = archive_previous_run(self.checkpoint_dir, after=self.epochs_completed)
         while self.epochs_completed < end:
             train_metrics = self._train_epoch()
             val_metrics, extras = self._evaluate("val")
@@ -143,8 +155,10 @@ class ModelTrainer:
             if "test" in self.task.splits:
                 result["test"] = self._evaluate("test")[0]
             self.history.append(result)
-            self.last_checkpoint = self.save(result, extras)
-            if not cfg["quiet"]:
+            self.world.check_in_sync(self.model.parameters())
+            if self.world.is_root:  # the only writer and printer of a several-rank run
+                self.last_checkpoint = self.save(result, extras)
+            if not cfg["quiet"] and self.world.is_root:
                 tqdm.write(self._epoch_line(result))  # above any progress bars
         return result if result is not None else (self.history[-1] if self.history else None)
 

@@ -61,7 +61,7 @@ def test_projection_mode_passes_correct_ops_on_a_large_input(rng):
     x = leaf(rng.standard_normal((64, 80)))
     w = leaf(rng.standard_normal((80, 3)))
     fn = lambda x, w: ops.softmax((x @ w).tanh(), axis=-1) * x[:, :3]  # noqa: E731
-    assert x.size * 64 * 3 > FULL_JACOBIAN_LIMIT
+    assert x.numel() * 64 * 3 > FULL_JACOBIAN_LIMIT
     assert gradcheck(fn, [x, w])                            # auto picks projection
     assert gradcheck(fn, [x, w], mode="projection", projections=5, seed=3)
 

@@ -105,7 +105,7 @@ def test_repr():
 
 def test_attributes():
     x = Tensor(np.zeros((2, 3, 4)), requires_grad=True)
-    assert (x.shape, x.ndim, x.size, len(x)) == ((2, 3, 4), 3, 24, 2)
+    assert (x.shape, x.ndim, x.numel(), x.size(), len(x)) == ((2, 3, 4), 3, 24, (2, 3, 4), 2)
     assert x.is_leaf and x.grad_fn is None
     y = x.sum(axis=0)
     assert not y.is_leaf and y.grad_fn == "SumFn" and y.requires_grad
@@ -127,3 +127,10 @@ def test_view_and_flatten():
     np.testing.assert_array_equal(x.flatten(1).data, np.arange(24.0).reshape(2, 12))
     x.flatten().sum().backward()
     np.testing.assert_array_equal(x.grad, np.ones((2, 3, 4)))
+
+
+@pytest.mark.parametrize("bad", [None, "1.0", np.array([1, None], dtype=object), [[1, 2], [3]],
+                                 np.array([1j])])
+def test_non_numeric_data_is_a_clear_type_error(bad):
+    with pytest.raises(TypeError, match=r"Tensor\(data\)"):
+        Tensor(bad)

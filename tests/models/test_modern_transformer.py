@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neural_arch import nn
 from neural_arch.models.language.modern_transformer import (ModernTransformer,
                                                             ModernTransformerConfig)
 from neural_arch.testing import gradcheck
@@ -112,9 +113,9 @@ def test_cached_step_logits_match_the_full_forward():
     model = cached_model()
     idx = tokens(2, 9, seed=3)
     full = model(idx)[0].data
-    cache = model.new_cache()
-    model.logits(idx[:, :8], cache)
-    step = model.logits(idx[:, 8:], cache).data  # (2, 1, V)
+    cache = nn.KVCache(model.config.n_layer)
+    model(idx[:, :8], cache=cache)
+    step = model(idx[:, 8:], cache=cache)[0].data  # (2, 1, V)
     np.testing.assert_allclose(step[:, 0], full[:, 8], rtol=0, atol=1e-5)
 
 

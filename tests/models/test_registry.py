@@ -6,7 +6,8 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from neural_arch.models import config_keys, get_model, list_models, model_config
+from neural_arch.models import (config_class, config_keys, get_model, list_models,
+                                 model_config, task_name, trainable_models)
 
 NAMES = ["gpt2", "bert", "vit", "clip", "modern_transformer", "resnet"]
 PRESETS = ["gpt2_small", "bert_base", "vit_base_patch16_224"]
@@ -34,9 +35,36 @@ def test_unknown_model_name_lists_the_known_ones():
         model_config("nope")
 
 
-def test_unknown_override_key_is_named():
-    with pytest.raises(ValueError, match=r"unknown config keys for model 'gpt2': \['n_embed'\]"):
+def test_unknown_override_key_is_named_with_close_matches():
+    with pytest.raises(ValueError, match=r"model 'gpt2': unknown config keys \['n_embed'\]; "
+                                         r"'n_embed': did you mean 'n_embd'"):
         get_model("gpt2", n_embed=64)
+    with pytest.raises(ValueError, match=r"\['zzz'\]; known keys: \['vocab_size', "):
+        model_config("gpt2", zzz=1)
+
+
+def test_config_dataclasses_reject_unknown_keys_but_from_dict_ignores_them():
+    from neural_arch.models.language.gpt2 import GPT2Config
+    with pytest.raises(TypeError, match=r"GPT2Config: unknown config keys \['n_embed'\]; "
+                                        r"'n_embed': did you mean 'n_embd'"):
+        GPT2Config(n_embed=64)
+    assert GPT2Config.from_dict({"n_embd": 64, "batch_size": 4}).n_embd == 64
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_defaults_are_the_config_dataclass_defaults(name):
+    """Written once: the registry reads a model's defaults from its config dataclass."""
+    require(name)
+    assert model_config(name) == config_class(name)().to_dict()
+
+
+def test_presets_override_the_published_architecture():
+    assert model_config("gpt2_small")["n_embd"] == 768
+    assert model_config("gpt2_small")["seed"] == model_config("gpt2")["seed"]
+    minilm = model_config("minilm")
+    assert (minilm["hidden_size"], minilm["num_hidden_layers"], minilm["intermediate_size"],
+            minilm["classifier_pooling"]) == (384, 6, 1536, "mean")
+    assert set(minilm) == set(model_config("bert"))
 
 
 def test_default_gpt2_is_the_documented_architecture():
@@ -93,10 +121,11 @@ def test_vit_base_patch16_224_has_86m_parameters():
 
 
 def test_registry_imports_models_lazily():
-    """Importing the registry must not import the model modules (they may be missing)."""
+    """Importing the registry, listing names and tasks must not import any model module."""
     import subprocess
     import sys
-    code = ("import sys, neural_arch.models; "
+    code = ("import sys, neural_arch.models as m; m.list_models(); m.trainable_models(); "
+            "m.task_name('gpt2'); "
             "print(any(m.startswith('neural_arch.models.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -110,3 +139,9 @@ def test_model_configs_coerce_none_dicts_and_instances_and_reject_the_rest():
     assert GPT2Config.coerce(config) is config
     with pytest.raises(TypeError, match="config must be a GPT2Config, a dict or None; got list"):
         GPT2LMHead([1, 2])
+
+
+def test_tasks_and_trainable_models():
+    assert task_name("gpt2") == "language" and task_name("gpt2_small") is None
+    assert sorted(trainable_models()) == sorted(NAMES + ["minilm"])
+    assert trainable_models()[0] == "minilm"  # the default run starts the longest job first

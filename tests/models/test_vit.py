@@ -63,7 +63,8 @@ def test_gradcheck_float64():
 
 
 def test_vit_base_patch16_224_matches_timm():
-    model = VisionTransformer(224, 16, 3, 1000, 768, 12, 12, 4.0)
+    model = VisionTransformer(image_size=224, patch_size=16, num_classes=1000, embed_dim=768,
+                              depth=12, num_heads=12)
     assert model.num_parameters() == 86_567_656
     names = dict(model.named_parameters())
     assert names["pos_embed"].shape == (1, 197, 768)

@@ -101,7 +101,7 @@ def test_getitem_integer_arrays_accumulate(data, shape):
     index = data.draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(
         min_dims=1, max_dims=2, max_side=5)))
     out = check_op(lambda t: t[index], lambda a: a[index], x)
-    upstream = np.arange(1.0, out.size + 1).reshape(out.shape)
+    upstream = np.arange(1.0, out.numel() + 1).reshape(out.shape)
     grad, = grads_of(lambda t: t[index], x, upstream=upstream)
     expected = np.zeros(shape)
     np.add.at(expected, index, upstream)
@@ -125,7 +125,7 @@ def test_getitem_integer_arrays_accumulate(data, shape):
 def test_getitem_cases(index):
     x = np.arange(12.0).reshape(4, 3) / 7.0
     out = check_op(lambda t: t[index], lambda a: a[index], x)
-    upstream = np.arange(1.0, out.size + 1).reshape(out.shape)
+    upstream = np.arange(1.0, out.numel() + 1).reshape(out.shape)
     grad, = grads_of(lambda t: t[index], x, upstream=upstream)
     expected = np.zeros(x.shape)
     np.add.at(expected, index if not isinstance(index, list) else np.array(index), upstream)

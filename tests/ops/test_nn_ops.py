@@ -32,7 +32,7 @@ def test_embedding(data, vocab, dim, index_shape):
     idx = np.array(data.draw(st.lists(st.integers(0, vocab - 1), min_size=int(np.prod(
         index_shape)), max_size=int(np.prod(index_shape))))).reshape(index_shape)
     out = check_op(lambda w: ops.embedding(w, idx), lambda w: w[idx], weight)
-    upstream = np.arange(1.0, out.size + 1).reshape(out.shape)
+    upstream = np.arange(1.0, out.numel() + 1).reshape(out.shape)
     grad, = grads_of(lambda w: ops.embedding(w, Tensor(idx)), weight, upstream=upstream)
     expected = np.zeros((vocab, dim))
     np.add.at(expected, idx, upstream)  # repeated rows accumulate
@@ -117,7 +117,17 @@ def test_dropout_errors():
     with pytest.raises(ValueError, match="p must be"):
         ops.dropout(x, p=1.5, rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match="Generator"):
-        ops.dropout(x, p=0.5)
+        ops.dropout(x, p=0.5, rng=42)
+
+
+def test_dropout_without_rng_draws_from_the_global_generator():
+    from neural_arch.core import random
+    x = Tensor(np.ones(1000))
+    random.manual_seed(3)
+    first = ops.dropout(x, p=0.5).data
+    random.manual_seed(3)
+    np.testing.assert_array_equal(ops.dropout(x, p=0.5).data, first)
+    assert 300 < np.count_nonzero(first) < 700
 
 
 # ----- cross-entropy ----------------------------------------------------------------------

@@ -103,7 +103,7 @@ def assert_previous_checkpoints_intact(directory):
     assert [p.name for p in find_checkpoints(directory)] == ["gpt2_epoch_1.json",
                                                             "gpt2_epoch_2.json"]
     for epoch, path in enumerate(find_checkpoints(directory), start=1):
-        assert checkpoint_problems(path) == []
+        assert checkpoint_problems(path, check_model=False) == []
         loaded = load_checkpoint_tensors(path)
         assert loaded["model.w"].tobytes() == old_tensors(epoch)["model.w"].tobytes()
     for path in directory.iterdir():
@@ -137,7 +137,7 @@ def test_kill_at_each_stage_keeps_previous_checkpoints(two_epochs, epoch, stop_a
     assert_previous_checkpoints_intact(two_epochs)
     # The next save succeeds and leaves a clean directory: no stale weights for that epoch.
     path = save_checkpoint(two_epochs, "gpt2", epoch, old_metadata(epoch), old_tensors(epoch))
-    assert checkpoint_problems(path) == []
+    assert checkpoint_problems(path, check_model=False) == []
     checkpoints = find_checkpoints(two_epochs)
     assert [p.name for p in checkpoints] == [f"gpt2_epoch_{n}.json"
                                              for n in range(1, max(epoch, 2) + 1)]
@@ -159,6 +159,6 @@ def test_sigkill_during_a_200mb_save_is_all_or_nothing(two_epochs):
     finished = len(find_checkpoints(two_epochs)) == 2 and \
         load_checkpoint_tensors(two_epochs / "gpt2_epoch_2.json")["model.w"].size > 1000
     if finished:  # The machine outran the poll: then the new checkpoint must be whole.
-        assert checkpoint_problems(two_epochs / "gpt2_epoch_2.json") == []
+        assert checkpoint_problems(two_epochs / "gpt2_epoch_2.json", check_model=False) == []
     else:
         assert_previous_checkpoints_intact(two_epochs)

@@ -73,8 +73,8 @@ def test_round_trip_metadata_and_tensors(tmp_path, compress, capsys):
     assert meta["weights"] == {"file": weights.name, "bytes": weights.stat().st_size,
                                "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
     assert_same_tensors(load_checkpoint_tensors(path), make_tensors(0))
-    assert checkpoint_problems(path) == []
-    assert validate_checkpoint(path) is True
+    assert checkpoint_problems(path, check_model=False) == []
+    assert validate_checkpoint(path, check_model=False) is True
     assert capsys.readouterr().out == f"✅ Checkpoint {path} is valid\n"
 
 
@@ -216,9 +216,9 @@ def test_damaged_checkpoint_is_refused_and_reported(tmp_path, damage, capsys):
     with pytest.raises(CheckpointError, match=message) as info:
         load_checkpoint_tensors(path)
     assert str(path) in str(info.value)  # the error names the file
-    problems = checkpoint_problems(path)
+    problems = checkpoint_problems(path, check_model=False)
     assert any(message in problem for problem in problems), problems
-    assert validate_checkpoint(path) is False
+    assert validate_checkpoint(path, check_model=False) is False
     assert capsys.readouterr().out.startswith(f"❌ Checkpoint {path} validation failed: ")
 
 
@@ -258,7 +258,7 @@ def edit(meta, dotted, value):
     ("step", "12", "'step' must be an integer >= 0"),
     ("config", [1, 2], "'config' must be an object"),
     ("metrics.train.loss", 0.0, "metrics.train.loss must be > 0"),
-    ("metrics.val.loss", "HUGE", "metrics.val.loss is not finite"),  # 1e999 parses as inf
+    ("metrics.val.loss", "HUGE", "number 1e999 overflows a float"),  # not read as inf
     ("metrics.val.accuracy", 1.5, "metrics.val.accuracy = 1.5 is outside [0, 1]"),
     ("metrics.train.perplexity", 0.5, "metrics.train.perplexity = 0.5 is below 1"),
     ("metrics.train.time", -1.0, "metrics.train.time = -1.0 is negative"),
@@ -271,16 +271,16 @@ def test_schema_problems_are_listed(tmp_path, field, value, message):
     meta = json.loads(path.read_text())
     edit(meta, field, value)
     path.write_text(json.dumps(meta).replace('"HUGE"', "1e999"))
-    problems = checkpoint_problems(path)
+    problems = checkpoint_problems(path, check_model=False)
     assert any(message in problem for problem in problems), problems
-    assert validate_checkpoint(path) is False
+    assert validate_checkpoint(path, check_model=False) is False
 
 
 def test_metadata_only_checkpoint_of_the_original_format(tmp_path):
     path = tmp_path / "gpt2_epoch_3.json"
     meta = make_metadata(3)
     path.write_text(json.dumps(meta))
-    assert any("no 'weights' entry" in p for p in checkpoint_problems(path))
+    assert any("no 'weights' entry" in p for p in checkpoint_problems(path, check_model=False))
     assert checkpoint_problems(path, require_weights=False) == []
     misnamed = tmp_path / "gpt2_epoch_1.json"
     misnamed.write_text(json.dumps(meta))
@@ -310,14 +310,14 @@ def test_overwriting_an_epoch_replaces_it_and_cleans_up(tmp_path):
     second = save(tmp_path, 2, seed=2)  # e.g. a resumed run redoing epoch 2
     assert first == second
     assert_same_tensors(load_checkpoint_tensors(second), make_tensors(2))
-    # The new weights took a content-named sibling; the superseded file is gone.
+    # The new weights keep the documented name; the superseded file is gone.
     assert [p.name for p in tmp_path.glob("*.safetensors")] == \
-        [load_checkpoint(second)["weights"]["file"]]
+        [load_checkpoint(second)["weights"]["file"]] == ["gpt2_epoch_2.safetensors"]
     gz = save(tmp_path, 2, seed=3, compress=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gpt2_epoch_2.json.gz",
                                                           "gpt2_epoch_2.safetensors"]
     assert_same_tensors(load_checkpoint_tensors(gz), make_tensors(3))
-    assert checkpoint_problems(gz) == []
+    assert checkpoint_problems(gz, check_model=False) == []
 
 
 def test_checkpoint_code_never_unpickles():

@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 from neural_arch.training.checkpoint import checkpoint_problems, find_checkpoints, load_checkpoint
-from neural_arch.training.config import DEFAULT_ORDER, resolve_config
+from neural_arch.models import trainable_models
+from neural_arch.training.config import resolve_config
+
+DEFAULT_ORDER = trainable_models()
 
 ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
 

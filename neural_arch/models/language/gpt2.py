@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
-from neural_arch.models.language.decoding import CausalLM, TiedLMHead, fast_normal_
+from neural_arch.models.config_base import ConfigDict
+from neural_arch.models.language import generation
 from neural_arch.nn import init
 
 
@@ -112,14 +112,8 @@ class Block(nn.Module):
         return x
 
 
-class GPT2LMHead(CausalLM, nn.Module):
-    """GPT-2 with its (tied) language-modelling head.
-
-    ``forward(idx, targets)`` returns logits (B, T, vocab_size) and the mean cross-entropy over
-    targets that are not ``ignore_index`` (None without targets).
-    """
-
-    CONTEXT_FIELD = "n_positions"  # the config field holding the context length
+class GPT2LMHead(nn.Module):
+    """GPT-2 with its (tied) language-modelling head."""
 
     def __init__(self, config=None):
         super().__init__()
@@ -132,7 +126,7 @@ class GPT2LMHead(CausalLM, nn.Module):
             h=nn.ModuleList([Block(config, i, rng) for i in range(config.n_layer)]),
             ln_f=nn.LayerNorm(config.n_embd, eps=config.layer_norm_eps, bias=config.bias),
         ))
-        self.lm_head = TiedLMHead(self.transformer.wte)
+        self.lm_head = nn.TiedLMHead(self.transformer.wte)  # logits = x wteᵀ
         self._init_weights(rng)
 
     def _init_weights(self, rng):
@@ -143,14 +137,20 @@ class GPT2LMHead(CausalLM, nn.Module):
         for name, module in self.named_modules():
             if isinstance(module, nn.Linear):
                 std = residual_std if name.endswith("c_proj") else 0.02
-                fast_normal_(module.weight, rng, std)
+                init.fast_normal_(module.weight, rng, std)
                 if module.bias is not None:
                     init.zeros_(module.bias)
             elif isinstance(module, nn.Embedding):
-                fast_normal_(module.weight, rng, 0.02)
+                init.fast_normal_(module.weight, rng, 0.02)
 
-    def logits(self, idx, cache=None):
-        """Logits (B, T, V) of tokens ``idx`` (B, T) that follow the tokens held in ``cache``."""
+    def forward(self, idx, targets=None, ignore_index=-100, cache=None):
+        """Logits (B, T, V) of token ids ``idx`` (B, T), and the mean cross-entropy over the
+        ``targets`` (B, T) that are not ``ignore_index`` (None without targets).
+
+        With a ``cache`` (an ``nn.KVCache``, during generation) ``idx`` are the tokens that
+        follow the ones it holds: their positions start at the cache length.
+        """
+        idx = generation.check_token_ids(idx, self.config.vocab_size, self.config.n_positions)
         B, T = idx.shape
         start = 0 if cache is None else cache.get_seq_length()
         pos = np.arange(start, start + T)  # (T,)
@@ -160,4 +160,16 @@ class GPT2LMHead(CausalLM, nn.Module):
         for block in self.transformer.h:
             x = block(x, cache)
         x = self.transformer.ln_f(x)
-        return self.lm_head(x)  # (B, T, V)
+        logits = self.lm_head(x)  # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits, targets, ignore_index=ignore_index)
+        return logits, loss
+
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None,
+                 kv_cache=True):
+        """Sample ``max_new_tokens`` tokens after ``idx`` (B, T) under ``no_grad``, in eval mode;
+        ``temperature=0`` is greedy. Returns an int64 array (B, T + max_new_tokens). The loop
+        (KV cache, cropping to ``n_positions``) is ``generation.generate``."""
+        return generation.generate(self, idx, max_new_tokens, self.config.n_positions,
+                                   temperature, top_k, top_p, seed, kv_cache)

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn
-from neural_arch.models.language.decoding import CausalLM, TiedLMHead, fast_normal_
-from neural_arch.nn import RotaryEmbedding, repeat_kv
+from neural_arch.models.config_base import ConfigDict
+from neural_arch.models.language import generation
+from neural_arch.nn import RotaryEmbedding, init, repeat_kv
 
 
 @dataclass
@@ -135,13 +135,11 @@ class TransformerBlock(nn.Module):
         return x
 
 
-class ModernTransformer(CausalLM, nn.Module):
+class ModernTransformer(nn.Module):
     """The Llama-style language model; ``forward``/``generate`` behave as GPT2LMHead's.
 
     The output layer is tied to the token embedding: logits = x tok_embeddingsᵀ.
     """
-
-    CONTEXT_FIELD = "max_seq_len"  # the config field holding the context length
 
     def __init__(self, config=None):
         super().__init__()
@@ -153,25 +151,45 @@ class ModernTransformer(CausalLM, nn.Module):
         self.layers = nn.ModuleList([TransformerBlock(config, i, rng)
                                      for i in range(config.n_layer)])
         self.norm = nn.RMSNorm(config.dim, eps=config.norm_eps)
-        self.output = TiedLMHead(self.tok_embeddings)
+        self.output = nn.TiedLMHead(self.tok_embeddings)
         # One cos/sin table, passed to every layer in forward (as llama2.c passes freqs_cis).
         self.rope = RotaryEmbedding(head_dim, config.max_seq_len, base=config.rope_base)
         self._init_weights(rng)
 
     def _init_weights(self, rng):
         """llama2.c init: N(0, 0.02²) for every Linear and Embedding weight, and
-        N(0, (0.02/sqrt(2·n_layer))²) for ``w3`` and ``wo``, which feed the residual stream."""
+        N(0, (0.02/sqrt(2·n_layer))²) for ``w3`` and ``wo``, the two names llama2.c scales.
+        Of the projections that write into the residual stream, ``wo`` is one, but the other
+        is ``w2`` (``w3`` is the SwiGLU gate's second input); llama2.c's choice is kept."""
         residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
         for name, module in self.named_modules():
             if isinstance(module, nn.Linear):
                 std = residual_std if name.endswith(("w3", "wo")) else 0.02
-                fast_normal_(module.weight, rng, std)
+                init.fast_normal_(module.weight, rng, std)
             elif isinstance(module, nn.Embedding):
-                fast_normal_(module.weight, rng, 0.02)
+                init.fast_normal_(module.weight, rng, 0.02)
 
-    def logits(self, idx, cache=None):
-        """Logits (B, T, V) of tokens ``idx`` (B, T) that follow the tokens held in ``cache``."""
+    def forward(self, idx, targets=None, ignore_index=-100, cache=None):
+        """Logits (B, T, V) of token ids ``idx`` (B, T), and the mean cross-entropy over the
+        ``targets`` (B, T) that are not ``ignore_index`` (None without targets).
+
+        With a ``cache`` (an ``nn.KVCache``, during generation) ``idx`` are the tokens that
+        follow the ones it holds: RoPE rotates them from the cache length on.
+        """
+        idx = generation.check_token_ids(idx, self.config.vocab_size, self.config.max_seq_len)
         x = self.dropout(self.tok_embeddings(idx))  # (B, T, dim)
         for layer in self.layers:
             x = layer(x, self.rope, cache)
-        return self.output(self.norm(x))  # (B, T, V)
+        logits = self.output(self.norm(x))  # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits, targets, ignore_index=ignore_index)
+        return logits, loss
+
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None,
+                 kv_cache=True):
+        """Sample ``max_new_tokens`` tokens after ``idx`` (B, T) under ``no_grad``, in eval mode;
+        ``temperature=0`` is greedy. Returns an int64 array (B, T + max_new_tokens). The loop
+        (KV cache, cropping to ``max_seq_len``) is ``generation.generate``."""
+        return generation.generate(self, idx, max_new_tokens, self.config.max_seq_len,
+                                   temperature, top_k, top_p, seed, kv_cache)

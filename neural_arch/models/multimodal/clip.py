@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
 from neural_arch.core import Tensor
-from neural_arch.models.vision.vision_transformer import (Block, VisionTransformer,
-                                                          init_linear_layers, trunc_normal_)
+from neural_arch.models.config_base import ConfigDict
+from neural_arch.models.vision.vision_transformer import Block, VisionTransformer
+from neural_arch.nn.init import init_linear_layers, trunc_normal_
 
 MAX_TEMPERATURE = 100.0
 
@@ -85,9 +85,11 @@ class CLIP(nn.Module):
         config = CLIPConfig.coerce(config)
         c = self.config = config
         rng = np.random.default_rng(c.seed)
-        self.visual = VisionTransformer(c.image_size, c.patch_size, c.in_channels, 0,
-                                        c.vision_width, c.vision_layers, c.vision_heads, 4.0,
-                                        0.0, seed=int(rng.integers(2**31)))
+        self.visual = VisionTransformer(image_size=c.image_size, patch_size=c.patch_size,
+                                        in_channels=c.in_channels, num_classes=0,
+                                        embed_dim=c.vision_width, depth=c.vision_layers,
+                                        num_heads=c.vision_heads, mlp_ratio=4.0, dropout=0.0,
+                                        seed=int(rng.integers(2**31)))
         self.text = TextTransformer(c, rng)
         self.image_projection = nn.Linear(c.vision_width, c.embed_dim, bias=False, rng=rng)
         self.text_projection = nn.Linear(c.text_width, c.embed_dim, bias=False, rng=rng)

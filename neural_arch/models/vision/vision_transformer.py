@@ -17,14 +17,15 @@ For an image (C, H, W) with P = (H/p)·(W/p) patches of p×p pixels and width D:
 ``Block`` also serves CLIP's causal text encoder (``causal=True``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from neural_arch.models.config_base import ConfigDict
 from neural_arch import functional as F
 from neural_arch import nn, ops
 from neural_arch.core import Tensor
+from neural_arch.models.config_base import ConfigDict
+from neural_arch.nn import init
 
 
 @dataclass
@@ -40,25 +41,10 @@ class ViTConfig(ConfigDict):
     dropout: float = 0.0
     seed: int = 0
 
-
-def trunc_normal_(tensor, rng, std=0.02):
-    """N(0, std²) truncated to ±2·std by redrawing the values outside (timm's trunc_normal_)."""
-    values = rng.normal(0.0, std, size=tensor.shape)
-    outside = np.abs(values) > 2 * std
-    while outside.any():
-        values[outside] = rng.normal(0.0, std, size=int(outside.sum()))
-        outside = np.abs(values) > 2 * std
-    tensor.data[...] = values
-    return tensor
-
-
-def init_linear_layers(module, rng, std=0.02):
-    """Every Linear below ``module``: weight trunc-normal(std), bias 0 (timm's _init_weights)."""
-    for m in module.modules():
-        if isinstance(m, nn.Linear):
-            trunc_normal_(m.weight, rng, std)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
+    def __post_init__(self):
+        if self.image_size % self.patch_size:
+            raise ValueError(f"VisionTransformer: image_size {self.image_size} is not divisible "
+                             f"by patch_size {self.patch_size}")
 
 
 class Attention(nn.Module):
@@ -113,38 +99,37 @@ class Block(nn.Module):
 
 class VisionTransformer(nn.Module):
     """ViT classifier. ``forward(images (N, C, H, W), targets=None) -> (logits, loss)``;
-    ``num_classes=0`` gives a feature extractor (``head`` is the identity), as in timm."""
+    ``num_classes=0`` gives a feature extractor (``head`` is the identity), as in timm.
 
-    def __init__(self, image_size=32, patch_size=4, in_channels=3, num_classes=10, embed_dim=64,
-                 depth=3, num_heads=4, mlp_ratio=4.0, dropout=0.0, seed=0):
+    ``config`` is a ViTConfig, a dict or None (the defaults); keyword arguments override its
+    fields, timm style: ``VisionTransformer(image_size=224, patch_size=16, num_classes=1000)``.
+    """
+
+    def __init__(self, config=None, **overrides):
         super().__init__()
-        c = ViTConfig(image_size, patch_size, in_channels, num_classes, embed_dim, depth,
-                      num_heads, mlp_ratio, dropout, seed)
-        if image_size % patch_size:
-            raise ValueError(f"VisionTransformer: image_size {image_size} is not divisible by "
-                             f"patch_size {patch_size}")
-        self.config = c
-        self.num_patches = (image_size // patch_size) ** 2
-        rng = np.random.default_rng(seed)
-        self.patch_embed = nn.PatchEmbedding(image_size, patch_size, in_channels, embed_dim,
-                                             rng=rng)                    # a Conv2d "proj"
-        self.cls_token = nn.Parameter(np.zeros((1, 1, embed_dim), dtype=np.float32))
-        self.pos_embed = nn.Parameter(np.zeros((1, 1 + self.num_patches, embed_dim),
+        c = self.config = replace(ViTConfig.coerce(config), **overrides)
+        self.num_patches = (c.image_size // c.patch_size) ** 2
+        rng = np.random.default_rng(c.seed)
+        self.patch_embed = nn.PatchEmbedding(c.image_size, c.patch_size, c.in_channels,
+                                             c.embed_dim, rng=rng)        # a Conv2d "proj"
+        self.cls_token = nn.Parameter(np.zeros((1, 1, c.embed_dim), dtype=np.float32))
+        self.pos_embed = nn.Parameter(np.zeros((1, 1 + self.num_patches, c.embed_dim),
                                                dtype=np.float32))
-        self.pos_drop = nn.Dropout(dropout, rng=rng)
-        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio, dropout, rng)
-                                    for _ in range(depth))
-        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
-        self.head = nn.Linear(embed_dim, num_classes, rng=rng) if num_classes else nn.Identity()
-        trunc_normal_(self.pos_embed, rng)
-        trunc_normal_(self.cls_token, rng)
-        init_linear_layers(self.blocks, rng)
-        init_linear_layers(self.head, rng)
+        self.pos_drop = nn.Dropout(c.dropout, rng=rng)
+        self.blocks = nn.ModuleList(Block(c.embed_dim, c.num_heads, c.mlp_ratio, c.dropout, rng)
+                                    for _ in range(c.depth))
+        self.norm = nn.LayerNorm(c.embed_dim, eps=1e-6)
+        self.head = (nn.Linear(c.embed_dim, c.num_classes, rng=rng) if c.num_classes
+                     else nn.Identity())
+        init.trunc_normal_(self.pos_embed, rng)
+        init.trunc_normal_(self.cls_token, rng)
+        init.init_linear_layers(self.blocks, rng)
+        init.init_linear_layers(self.head, rng)
 
     @classmethod
     def from_config(cls, config):
-        """Build from a ViTConfig or a dict (unknown keys ignored)."""
-        return cls(**ViTConfig.coerce(config).to_dict())
+        """Build from a ViTConfig or a dict (unknown keys ignored), as ``cls(config)`` does."""
+        return cls(config)
 
     def _check_images(self, images):
         x = images if isinstance(images, Tensor) else Tensor(np.asarray(images, np.float32))

@@ -15,18 +15,25 @@ A task owns its dataset and knows how one family of models consumes it:
 * ``num_train_items()`` is how many examples an epoch visits;
 * ``headline(result)`` is one line: the main figure against the baseline;
 * ``throughput_unit`` names what ``items(batch)`` counts, for the progress bar.
+
+Under ``mpiexec`` (``training/data_parallel.py``) a batch is a tuple of arrays whose rows each
+rank splits; ``shardable`` says the loss is a mean over rows, so that the split is exact, and the
+trainer sets ``world`` so that ``eval_stats`` evaluates each rank's rows and gathers the stats.
 """
 
 import numpy as np
 
 from neural_arch.core.grad_mode import no_grad
 from neural_arch.data.batching import iterate_minibatches
+from neural_arch.distributed.sharding import shard_batch
 
 
 class Task:
-    family = None  # "language", "vision", "sentiment" or "clip": what serving offers
+    family = None  # the registry's task name: "language", "vision", "sentiment", "contrastive"
     throughput_unit = "samples"
     splits = ("train", "val", "test")
+    shardable = True  # the loss is a mean of per-row terms (see distributed/sharding.py)
+    world = None  # the MPI world when several ranks train together; None in one process
 
     def __init__(self, config):
         self.config = config
@@ -70,14 +77,23 @@ class Task:
         raise NotImplementedError
 
     def eval_stats(self, model, split):
-        """``batch_stats`` of every batch of ``split``, in eval mode with no graph."""
+        """``batch_stats`` of every batch of ``split``, in eval mode with no graph.
+
+        With several ranks, each evaluates its rows of every batch and the stats of all ranks
+        are gathered: the split is read once in all, not once per rank."""
+        world = self.world
         def body():
             stats = []
             for batch in self.eval_batches(split, self.config["eval_batch_size"]):
+                if world is not None:
+                    batch, weight = shard_batch(batch, world.rank, world.size)
+                    if weight == 0:
+                        continue
                 loss, outputs = self.train_loss(model, batch)
                 stats.append(self.batch_stats(loss.item(), outputs, batch))
             return stats
-        return run_eval(model, body)
+        stats = run_eval(model, body)
+        return stats if world is None else world.allgather_list(stats)
 
     def evaluate(self, model, split):
         raise NotImplementedError

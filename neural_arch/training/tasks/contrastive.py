@@ -46,8 +46,9 @@ def same_class_info_nce(logits_per_image, labels):
 
 
 class ContrastiveTask(Task):
-    family = "clip"
+    family = "contrastive"
     throughput_unit = "pairs"
+    shardable = False  # InfoNCE couples every pair of the batch: one process only
 
     def __init__(self, config):
         super().__init__(config)

@@ -1,7 +1,7 @@
-"""What the two decoder-only language models (GPT-2, the modern transformer) share: input
-checks, the tied output head, a fast normal init, next-token sampling and the generation loop.
+"""Text generation for the decoder-only language models (GPT-2, the modern transformer): the
+token-id check of their ``forward``, next-token sampling and the generation loop.
 
-Generation (after nanoGPT ``generate`` and Hugging Face ``top_k_top_p_filtering``):
+Sampling (after nanoGPT ``generate`` and Hugging Face ``top_k_top_p_filtering``):
 
     logits -> / temperature -> keep the top_k largest -> keep the nucleus (top_p) -> sample
 
@@ -14,11 +14,9 @@ position, the cache is thrown away and the cropped window is recomputed from scr
 
 import numpy as np
 
-from neural_arch import functional as F
+from neural_arch import nn
 from neural_arch.core.grad_mode import no_grad
 from neural_arch.core.tensor import Tensor
-from neural_arch import nn
-from neural_arch.nn import Module
 
 
 def check_token_ids(idx, vocab_size, max_len, name="idx"):
@@ -37,26 +35,6 @@ def check_token_ids(idx, vocab_size, max_len, name="idx"):
         raise ValueError(f"{name} holds token ids from {array.min()} to {array.max()}; "
                          f"expected ids in [0, {vocab_size})")
     return array
-
-
-def fast_normal_(param, rng, std):
-    """Fill ``param`` with N(0, std²) drawn directly in its dtype (float32 at construction):
-    about twice as fast as ``init.normal_``, which draws float64 and converts, and that is
-    the bulk of building the 124M-parameter GPT-2 preset."""
-    param.data[...] = rng.standard_normal(param.shape, dtype=param.dtype) * std
-    return param
-
-
-class TiedLMHead(Module):
-    """logits = x Eᵀ with E the token-embedding matrix (V, C): the output layer *is* the input
-    embedding (Press & Wolf, 2017), so the Parameter is shared, not copied, and counted once."""
-
-    def __init__(self, embedding):
-        super().__init__()
-        self.weight = embedding.weight
-
-    def forward(self, x):
-        return F.linear(x, self.weight)  # (B, T, C) @ (C, V) -> (B, T, V)
 
 
 def sample_next_token(logits, rng, temperature=1.0, top_k=None, top_p=None):
@@ -98,17 +76,17 @@ def check_sampling_options(max_new_tokens, temperature, top_k, top_p):
         raise ValueError(f"top_p must be in (0, 1] or None; got {top_p}")
 
 
-def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None,
-             kv_cache=True):
+def generate(model, idx, max_new_tokens, max_len, temperature=1.0, top_k=None, top_p=None,
+             seed=None, kv_cache=True):
     """Extend ``idx`` (B, T) by ``max_new_tokens`` sampled tokens; returns (B, T + new) ints.
 
-    ``model`` provides ``vocab_size``, ``max_len``, ``new_cache()`` (an ``nn.KVCache`` with
-    one slot per layer) and ``logits(idx, cache)`` (logits of tokens ``idx`` that follow the
-    tokens held in ``cache``).
+    ``model(idx, cache=cache)`` must return ``(logits (B, T, V), loss)`` for tokens ``idx``
+    that follow the tokens held in ``cache``; ``model.config`` gives ``vocab_size`` and
+    ``n_layer`` (the cache has one slot per layer); ``max_len`` is its context length.
     Runs under ``no_grad`` in eval mode and restores the previous mode afterwards. A prompt
     longer than the context is cropped to its last ``max_len`` tokens, as every later step is.
     """
-    idx = check_token_ids(idx, model.vocab_size, None).astype(np.int64)
+    idx = check_token_ids(idx, model.config.vocab_size, None).astype(np.int64)
     check_sampling_options(max_new_tokens, temperature, top_k, top_p)
     rng = np.random.default_rng(seed)
     was_training = model.training
@@ -117,49 +95,14 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
         with no_grad():
             cache = None
             for _ in range(int(max_new_tokens)):
-                if cache is not None and cache.get_seq_length() + 1 <= model.max_len:
-                    logits = model.logits(idx[:, -1:], cache)  # (B, 1, V): newest token only
+                if cache is not None and cache.get_seq_length() + 1 <= max_len:
+                    logits, _ = model(idx[:, -1:], cache=cache)  # (B, 1, V): newest token only
                 else:
-                    context = idx[:, -model.max_len:]  # crop to the model's context
-                    cache = model.new_cache() if kv_cache else None
-                    logits = model.logits(context, cache)  # (B, T, V)
+                    context = idx[:, -max_len:]  # crop to the model's context
+                    cache = nn.KVCache(model.config.n_layer) if kv_cache else None
+                    logits, _ = model(context, cache=cache)  # (B, T, V)
                 token = sample_next_token(logits.data[:, -1, :], rng, temperature, top_k, top_p)
                 idx = np.concatenate([idx, token[:, None]], axis=1)  # (B, T + 1)
     finally:
         model.train(was_training)
     return idx
-
-
-class CausalLM:
-    """What GPT-2 and the modern transformer share around their own ``logits(idx, cache)``:
-    ``forward`` (logits and the loss) and ``generate``, plus the attributes the generation loop
-    reads. A subclass names its context-length config field in ``CONTEXT_FIELD``."""
-
-    CONTEXT_FIELD = "n_positions"
-
-    @property
-    def vocab_size(self):
-        return self.config.vocab_size
-
-    @property
-    def max_len(self):
-        return getattr(self.config, self.CONTEXT_FIELD)
-
-    def new_cache(self):
-        return nn.KVCache(self.config.n_layer)
-
-    def forward(self, idx, targets=None, ignore_index=-100):
-        """(logits (B, T, V), mean cross-entropy over targets that are not ``ignore_index``,
-        or None without targets)."""
-        idx = check_token_ids(idx, self.vocab_size, self.max_len)
-        logits = self.logits(idx)
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits, targets, ignore_index=ignore_index)
-        return logits, loss
-
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None,
-                 kv_cache=True):
-        """Sample ``max_new_tokens`` tokens after ``idx`` (B, T); see ``generate`` above.
-        ``temperature=0`` is greedy. Returns an int64 array (B, T + max_new_tokens)."""
-        return generate(self, idx, max_new_tokens, temperature, top_k, top_p, seed, kv_cache)
