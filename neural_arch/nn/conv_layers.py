@@ -44,10 +44,13 @@ class Conv2d(Module):
     def forward(self, x):
         """x (N, C, H, W) -> (N, O, H', W'); an unbatched (C, H, W) image -> (O, H', W'), as in
         PyTorch."""
-        if x.ndim not in (3, 4) or x.shape[-3] != self.in_channels:
+        if x.ndim not in (3, 4):
             raise ValueError(f"Conv2d({self.in_channels}, {self.out_channels}): input must be "
-                             f"(N, {self.in_channels}, H, W) or ({self.in_channels}, H, W); "
-                             f"got shape {x.shape}")
+                             f"(N, C, H, W) or an unbatched (C, H, W); got shape {x.shape}")
+        if x.shape[-3] != self.in_channels:
+            raise ValueError(f"Conv2d({self.in_channels}, {self.out_channels}): input has "
+                             f"{x.shape[-3]} channels, weight expects {self.in_channels} "
+                             f"(input shape {x.shape})")
         x = in_layer_dtype(x, self.weight, "Conv2d")
         if x.ndim == 3:
             batched = ops.reshape(x, (1,) + x.shape)                    # (1, C, H, W)

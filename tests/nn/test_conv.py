@@ -109,8 +109,8 @@ def test_conv2d_errors(rng):
         layer(Tensor(np.zeros((1, 4, 8, 8), dtype=np.float32)))
     with pytest.raises(ValueError, match="Conv2d: input has 4 channels, weight expects 3"):
         F.conv2d(Tensor(np.zeros((1, 4, 8, 8))), layer.weight)
-    with pytest.raises(ValueError, match="4-D"):
-        layer(Tensor(np.zeros((3, 8, 8), dtype=np.float32)))
+    with pytest.raises(ValueError, match="unbatched"):  # (C, H, W) is allowed, (H, W) is not
+        layer(Tensor(np.zeros((8, 8), dtype=np.float32)))
     with pytest.raises(ValueError, match="does not fit"):
         layer(Tensor(np.zeros((1, 3, 2, 2), dtype=np.float32)))
     with pytest.raises(ValueError, match="stride"):
