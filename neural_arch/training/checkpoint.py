@@ -38,7 +38,7 @@ from .checkpoint_validation import (SCHEMA_VERSION, CheckpointError, metadata_pr
                                     to_json_safe)
 
 __all__ = [
-    "CheckpointError", "save_checkpoint", "load_checkpoint", "load_checkpoint_tensors",
+    "CheckpointError", "checkpoint_metadata", "save_checkpoint", "load_checkpoint", "load_checkpoint_tensors",
     "checkpoint_problems", "validate_checkpoint", "find_checkpoints", "latest_checkpoint",
     "ensure_writable", "pack_state", "unpack_state", "to_json_safe", "checkpoint_filename",
 ]
@@ -111,37 +111,45 @@ def _remove_stale_siblings(directory: Path, stem: str, keep: set[str]) -> None:
                 path.unlink()
 
 
-def save_checkpoint(directory: str | os.PathLike, model_name: str, epochs_completed: int,
-                    metadata: dict, tensors: dict[str, np.ndarray],
-                    compress: bool = False) -> Path:
-    """Write ``<model_name>_epoch_<epochs_completed>.json`` and its weights into ``directory``.
+def checkpoint_metadata(model_name, epoch, step, config, metrics, top_level, learning_rate,
+                        seed, environment, dataset, created_at=None):
+    """Every key of a checkpoint's JSON (``checkpoints/README.md``), assembled here and nowhere
+    else. ``save_checkpoint`` adds only ``weights``, which names the bytes it writes.
 
-    ``directory`` is the model's own folder (the trainer passes ``<root>/<model_name>``); it is
-    created if missing. ``metadata`` is the documented JSON content (epoch, step, config,
-    metrics, extensions). Added here: ``epoch`` (= epochs_completed - 1) if absent,
-    ``epochs_completed``, ``schema_version``, ``model``, ``created_at`` (UTC ISO 8601) if absent,
-    and ``weights`` = {"file", "sha256", "bytes"}. ``tensors`` maps names to arrays, normally
-    built by ``pack_state``. ``compress=True`` writes ``.json.gz``. Returns the JSON path.
+    ``epoch`` is 0-indexed and stored once: the file name's N (epochs completed) is epoch + 1.
+    ``metrics`` holds ``train``/``val``/``test`` and any extra groups (CLIP's ``retrieval``);
+    ``top_level`` the family's documented extensions (``generation_samples``, ...).
+    """
+    return {"epoch": epoch, "step": step, "config": config, "metrics": metrics, **top_level,
+            "learning_rate": learning_rate, "seed": seed, "environment": environment,
+            "dataset": dataset, "schema_version": SCHEMA_VERSION, "model": model_name,
+            "created_at": created_at or datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def save_checkpoint(directory: str | os.PathLike, metadata: dict, tensors: dict[str, np.ndarray],
+                    compress: bool = False) -> Path:
+    """Write ``<model>_epoch_<epoch + 1>.json`` and its weights into ``directory``.
+
+    ``directory`` is the model's own folder (the trainer passes ``<root>/<model>``); it is
+    created if missing. ``metadata`` is the JSON content, as ``checkpoint_metadata`` builds it;
+    the one key added here is ``weights`` = {"file", "sha256", "bytes"}. ``tensors`` maps names
+    to arrays, normally built by ``pack_state``. ``compress=True`` writes ``.json.gz``. Returns
+    the JSON path.
 
     Raises:
         ValueError: a non-finite float in ``metadata`` (the message names its key path), a bad
-            model name, or an ``epoch`` that disagrees with ``epochs_completed``.
+            model name or epoch.
         TypeError: a metadata value without JSON form, or a tensor that is not an array.
         CheckpointError: the files cannot be written. Earlier checkpoints are untouched.
     """
-    json_name = checkpoint_filename(model_name, epochs_completed, compress)
     if not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    epoch, model_name = metadata.get("epoch"), metadata.get("model")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"metadata['epoch'] must be an int >= 0 (0-indexed), got {epoch!r}")
+    epochs_completed = epoch + 1
+    json_name = checkpoint_filename(model_name, epochs_completed, compress)
     meta = to_json_safe(metadata)  # Fails on NaN before anything touches the disk.
-    meta.setdefault("epoch", epochs_completed - 1)
-    if meta["epoch"] != epochs_completed - 1:
-        raise ValueError(f"metadata['epoch'] is {meta['epoch']!r} but epochs_completed is "
-                         f"{epochs_completed}; 'epoch' is 0-indexed, so it must be "
-                         f"{epochs_completed - 1}")
-    meta["epochs_completed"] = epochs_completed
-    meta["schema_version"] = SCHEMA_VERSION
-    meta["model"] = model_name
-    meta.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     # Serialising first costs one extra copy of the weights in memory but lets the hash (and so
     # the file name) be known before the first byte is written.

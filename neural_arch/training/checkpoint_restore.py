@@ -32,7 +32,7 @@ from neural_arch.training.config import TRAINING_DEFAULTS, model_settings
 from neural_arch.training.config_rules import check_memory, check_settings
 
 # Written by ``save_checkpoint`` into every checkpoint with weights (checkpoints/README.md).
-REQUIRED_FIELDS = ("epochs_completed", "schema_version", "model", "created_at", "weights")
+REQUIRED_FIELDS = ("schema_version", "model", "created_at", "weights")
 NOT_SAVED = ("out_dir", "quiet")  # run-local settings the trainer leaves out of the JSON
 
 

@@ -164,7 +164,8 @@ def metadata_problems(meta: dict) -> list[str]:
     Checked: required fields (epoch, step, config, metrics, metrics.train, metrics.val and their
     losses); epoch and step are ints >= 0; config is an object; losses finite and > 0;
     accuracy-like metrics and ``I2T_R@k`` / ``T2I_R@k`` in [0, 1]; perplexity >= 1; time >= 0;
-    ``class_accuracies`` entries in [0, 1] or null; ``epochs_completed == epoch + 1`` when present.
+    ``class_accuracies`` entries in [0, 1] or null; in files written before the epoch was stored
+    once, ``epochs_completed == epoch + 1``.
     The weights file is checked by ``checkpoint.checkpoint_problems``, which needs the disk.
     """
     problems = [f"missing required field '{field}'"

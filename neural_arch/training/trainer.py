@@ -19,8 +19,8 @@ from tqdm import tqdm
 from neural_arch.distributed import current_world
 from neural_arch.models import get_model
 from neural_arch.optim import AdamW, WarmupCosine, clip_grad_norm_, params_without_grad
-from neural_arch.training.checkpoint import (archive_previous_run, ensure_writable, pack_state,
-                                             save_checkpoint)
+from neural_arch.training.checkpoint import (archive_previous_run, checkpoint_metadata,
+                                             ensure_writable, pack_state, save_checkpoint)
 from neural_arch.training.config import environment_info, model_settings, resolve_config
 from neural_arch.training.data_parallel import parallel_train_step, setup_data_parallel
 from neural_arch.training.rng_state import (generator_state_array, module_generators,
@@ -132,10 +132,11 @@ class ModelTrainer:
         return metrics
 
     def _evaluate(self, split):
+        """The task's ``Evaluation`` of ``split``, with the seconds it took in its metrics."""
         start = time.perf_counter()
-        metrics, extras = self.task.evaluate(self.model, split)
-        metrics["time"] = time.perf_counter() - start
-        return metrics, extras
+        evaluation = self.task.evaluate(self.model, split)
+        evaluation.metrics["time"] = time.perf_counter() - start
+        return evaluation
 
     # ----- the loop ----------------------------------------------------------------------------
     def train(self, epochs=None):
@@ -149,15 +150,15 @@ class ModelTrainer:
             self.archived = archive_previous_run(self.checkpoint_dir, after=self.epochs_completed)
         while self.epochs_completed < end:
             train_metrics = self._train_epoch()
-            val_metrics, extras = self._evaluate("val")
+            val = self._evaluate("val")
             self.epochs_completed += 1
-            result = {"train": train_metrics, "val": val_metrics}
+            result = {"train": train_metrics, "val": val.metrics}
             if "test" in self.task.splits:
-                result["test"] = self._evaluate("test")[0]
+                result["test"] = self._evaluate("test").metrics
             self.history.append(result)
             self.world.check_in_sync(self.model.parameters())
             if self.world.is_root:  # the only writer and printer of a several-rank run
-                self.last_checkpoint = self.save(result, extras)
+                self.last_checkpoint = self.save(result, val)
             if not cfg["quiet"] and self.world.is_root:
                 tqdm.write(self._epoch_line(result))  # above any progress bars
         return result if result is not None else (self.history[-1] if self.history else None)
@@ -180,22 +181,17 @@ class ModelTrainer:
             rng[f"module.{name}"] = generator_state_array(gen)
         return pack_state(self.model.state_dict(), self.optimizer.state_arrays(), rng)
 
-    def save(self, result, extras):
-        metrics = dict(result)
-        top_level = {}
-        for key, value in extras.items():
-            if key.startswith("metrics."):
-                metrics[key[len("metrics."):]] = value
-            else:
-                top_level[key] = value
+    def save(self, result, evaluation):
+        """Write this epoch's checkpoint: the metadata (``checkpoint_metadata``) and tensors."""
         saved_config = {k: v for k, v in self.config.items() if k not in ("out_dir", "quiet")}
-        meta = {"epoch": self.epochs_completed - 1, "step": self.step, "config": saved_config,
-                "metrics": metrics, **top_level,
-                "learning_rate": self.scheduler.get_last_lr()[0],
-                "seed": self.config["seed"], "environment": environment_info(),
-                "dataset": self.task.dataset_info()}
-        return save_checkpoint(self.checkpoint_dir, self.model_name, self.epochs_completed, meta,
-                               self.state_tensors(), compress=self.config["compress"])
+        meta = checkpoint_metadata(
+            self.model_name, epoch=self.epochs_completed - 1, step=self.step,
+            config=saved_config, metrics={**result, **evaluation.groups},
+            top_level=evaluation.top_level, learning_rate=self.scheduler.get_last_lr()[0],
+            seed=self.config["seed"], environment=environment_info(),
+            dataset=self.task.dataset_info())
+        return save_checkpoint(self.checkpoint_dir, meta, self.state_tensors(),
+                               compress=self.config["compress"])
 
     def load_state(self, meta, model_state, optim_state, rng_state):
         """Restore everything a checkpoint saved (the inverse of ``state_tensors``)."""

@@ -54,9 +54,10 @@ CHILD = textwrap.dedent("""
         atomic_write.write_chunks = patched
     tensors = {"model.w": np.full(int(megabytes) * 2**18, 7.0, dtype=np.float32)}
     meta = {"epoch": epoch - 1, "step": 999, "config": {},
-            "metrics": {"train": {"loss": 9.0}, "val": {"loss": 9.0}}}
+            "metrics": {"train": {"loss": 9.0}, "val": {"loss": 9.0}},
+            "schema_version": 1, "model": "gpt2", "created_at": "2026-12-02T00:00:00+00:00"}
     print("SAVING", flush=True)
-    save_checkpoint(directory, "gpt2", epoch, meta, tensors)
+    save_checkpoint(directory, meta, tensors)
     print("DONE", flush=True)
 """)
 
@@ -67,7 +68,8 @@ def old_tensors(epoch):
 
 def old_metadata(epoch):
     return {"epoch": epoch - 1, "step": 10 * epoch, "config": {"n_layer": 2},
-            "metrics": {"train": {"loss": 3.0}, "val": {"loss": 3.5}}}
+            "metrics": {"train": {"loss": 3.0}, "val": {"loss": 3.5}},
+            "schema_version": 1, "model": "gpt2", "created_at": "2026-12-02T00:00:00+00:00"}
 
 
 def start_child(directory, epoch, stop_at, megabytes):
@@ -123,7 +125,7 @@ def size_or_zero(path):
 @pytest.fixture
 def two_epochs(tmp_path):
     for epoch in (1, 2):
-        save_checkpoint(tmp_path, "gpt2", epoch, old_metadata(epoch), old_tensors(epoch))
+        save_checkpoint(tmp_path, old_metadata(epoch), old_tensors(epoch))
     return tmp_path
 
 
@@ -136,7 +138,7 @@ def test_kill_at_each_stage_keeps_previous_checkpoints(two_epochs, epoch, stop_a
     kill(proc)
     assert_previous_checkpoints_intact(two_epochs)
     # The next save succeeds and leaves a clean directory: no stale weights for that epoch.
-    path = save_checkpoint(two_epochs, "gpt2", epoch, old_metadata(epoch), old_tensors(epoch))
+    path = save_checkpoint(two_epochs, old_metadata(epoch), old_tensors(epoch))
     assert checkpoint_problems(path, check_model=False) == []
     checkpoints = find_checkpoints(two_epochs)
     assert [p.name for p in checkpoints] == [f"gpt2_epoch_{n}.json"

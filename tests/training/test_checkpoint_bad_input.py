@@ -87,7 +87,8 @@ JSON_DAMAGE = {
     "missing epoch": (lambda m: m.pop("epoch"), "missing required field 'epoch'"),
     "missing model": (lambda m: m.pop("model"), "missing required field 'model'"),
     "missing schema_version": (lambda m: m.pop("schema_version"), "'schema_version'"),
-    "missing epochs_completed": (lambda m: m.pop("epochs_completed"), "'epochs_completed'"),
+    "epochs_completed disagreeing": (lambda m: m.__setitem__("epochs_completed", 7),
+                                     "'epochs_completed' (7) must equal epoch + 1"),
     "missing num_epochs": (lambda m: m["config"].pop("num_epochs"), "config lacks"),
     "missing num_sequences": (lambda m: m["config"].pop("num_sequences"), "config lacks"),
     "n_embd a string": (set_config("n_embd", "big"), "'n_embd' = 'big': expected an integer"),
@@ -229,6 +230,7 @@ def test_orphan_temp_files_are_removed_by_the_next_save(tmp_path):
     mine = tmp_path / f".m_epoch_1.json.{os.getpid()}.0123abcd.tmp"
     mine.write_bytes(b"in flight")
     meta = {"epoch": 0, "step": 1, "config": {}, "metrics": {"train": {"loss": 1.0},
-                                                              "val": {"loss": 1.0}}}
-    save_checkpoint(tmp_path, "m", 1, meta, {"w": np.zeros(2, np.float32)})
+                                                              "val": {"loss": 1.0}},
+            "schema_version": 1, "model": "m", "created_at": "2026-12-02T00:00:00+00:00"}
+    save_checkpoint(tmp_path, meta, {"w": np.zeros(2, np.float32)})
     assert not orphan.exists() and mine.exists()

@@ -30,6 +30,12 @@ def make_metadata(epochs_completed):
     }
 
 
+def written(meta, model="gpt2"):
+    """``meta`` with the keys the writer's ``checkpoint_metadata`` adds to every checkpoint."""
+    return {**meta, "schema_version": 1, "model": model,
+            "created_at": "2026-12-02T00:00:00+00:00"}
+
+
 def make_tensors(seed):
     rng = np.random.default_rng(seed)
     model = {"wte.weight": rng.normal(size=(7, 5)).astype(np.float32),
@@ -52,7 +58,7 @@ def assert_same_tensors(actual, expected):
 
 
 def save(directory, epochs_completed, seed=0, **kwargs):
-    return save_checkpoint(directory, "gpt2", epochs_completed, make_metadata(epochs_completed),
+    return save_checkpoint(directory, written(make_metadata(epochs_completed)),
                            make_tensors(seed), **kwargs)
 
 
@@ -66,7 +72,7 @@ def test_round_trip_metadata_and_tensors(tmp_path, compress, capsys):
     meta = load_checkpoint(path)
     for key, value in make_metadata(3).items():
         assert meta[key] == value
-    assert meta["epoch"] == 2 and meta["epochs_completed"] == 3  # 0-indexed vs count
+    assert meta["epoch"] == 2 and "epochs_completed" not in meta  # stored once: name says 3
     assert meta["model"] == "gpt2" and meta["schema_version"] == 1
     assert meta["created_at"].endswith("+00:00")
     weights = tmp_path / "gpt2_epoch_3.safetensors"
@@ -104,7 +110,7 @@ def test_numpy_scalars_become_plain_json(tmp_path):
     meta["step"] = np.int64(7)
     meta["class_accuracies"] = np.array([0.5, 1.0])
     meta["config"]["betas"] = (0.9, 0.95)
-    path = save_checkpoint(tmp_path, "vit", 1, meta, {})
+    path = save_checkpoint(tmp_path, written(meta, "vit"), {})
     loaded = load_checkpoint(path)
     assert loaded["metrics"]["train"]["loss"] == 1.25 and loaded["step"] == 7
     assert loaded["class_accuracies"] == [0.5, 1.0] and loaded["config"]["betas"] == [0.9, 0.95]
@@ -119,21 +125,21 @@ def test_non_finite_metadata_is_refused_before_writing(tmp_path, bad):
     meta = make_metadata(1)
     meta["metrics"]["val"]["perplexity"] = bad
     with pytest.raises(ValueError, match=r"metadata\['metrics'\]\['val'\]\['perplexity'\]"):
-        save_checkpoint(tmp_path, "gpt2", 1, meta, make_tensors(0))
+        save_checkpoint(tmp_path, written(meta), make_tensors(0))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_arguments_are_named(tmp_path):
-    with pytest.raises(ValueError, match="epochs_completed is 2"):
-        save_checkpoint(tmp_path, "gpt2", 2, make_metadata(1), {})
+    with pytest.raises(ValueError, match=r"metadata\['epoch'\] must be an int >= 0"):
+        save_checkpoint(tmp_path, written({**make_metadata(1), "epoch": -1}), {})
     with pytest.raises(ValueError, match="model_name"):
-        save_checkpoint(tmp_path, "../evil", 1, make_metadata(1), {})
-    with pytest.raises(ValueError, match="epochs_completed"):
-        save_checkpoint(tmp_path, "gpt2", 0, make_metadata(1), {})
+        save_checkpoint(tmp_path, written(make_metadata(1), "../evil"), {})
+    with pytest.raises(ValueError, match="model_name"):
+        save_checkpoint(tmp_path, make_metadata(1), {})  # no "model": not from the writer
     with pytest.raises(TypeError, match="object"):
-        save_checkpoint(tmp_path, "gpt2", 1, make_metadata(1), {"w": np.array([None])})
+        save_checkpoint(tmp_path, written(make_metadata(1)), {"w": np.array([None])})
     with pytest.raises(TypeError, match="no JSON form"):
-        save_checkpoint(tmp_path, "gpt2", 1, {**make_metadata(1), "x": object()}, {})
+        save_checkpoint(tmp_path, written({**make_metadata(1), "x": object()}), {})
 
 
 def test_unwritable_directory_is_a_clear_error(tmp_path):
@@ -294,7 +300,7 @@ def test_metadata_only_checkpoint_of_the_original_format(tmp_path):
 def test_find_checkpoints_orders_epochs_numerically(tmp_path):
     for n in (10, 2, 9, 1, 11):
         save(tmp_path, n)
-    save_checkpoint(tmp_path, "vit", 3, make_metadata(3), {})
+    save_checkpoint(tmp_path, written(make_metadata(3), "vit"), {})
     (tmp_path / ".gpt2_epoch_12.json.123.abcd1234.tmp").write_text("{partial")
     (tmp_path / "notes.json").write_text("{}")
     names = [p.name for p in find_checkpoints(tmp_path, "gpt2")]

@@ -7,8 +7,9 @@ A task owns its dataset and knows how one family of models consumes it:
 * ``batch_stats(loss_value, outputs, batch) -> stats``: the batch's totals for the metrics
   (called only once the loss is known to be finite);
 * ``summarize(stats_list) -> dict`` turns an epoch's stats into the documented train metrics;
-* ``evaluate(model, split) -> (metrics dict, extras dict)``: metrics go to ``metrics.val``,
-  extras are the family's documented top-level keys (``generation_samples``, ...);
+* ``evaluate(model, split) -> Evaluation(metrics, groups, top_level)``: ``metrics`` go to
+  ``metrics.<split>``, ``groups`` are further metric groups (``metrics.retrieval``) and
+  ``top_level`` the family's documented top-level keys (``generation_samples``, ...);
 * ``dataset_info()`` describes the data for the checkpoint's ``dataset`` field;
 * ``model_overrides()`` gives model settings that follow from the data (vocabulary size, ...);
 * ``prepare_model(model)`` loads what a fresh model starts from (pretrained weights), if any;
@@ -21,11 +22,20 @@ rank splits; ``shardable`` says the loss is a mean over rows, so that the split 
 trainer sets ``world`` so that ``eval_stats`` evaluates each rank's rows and gathers the stats.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from neural_arch.core.grad_mode import no_grad
 from neural_arch.data.batching import iterate_minibatches
 from neural_arch.distributed.sharding import shard_batch
+
+
+class Evaluation(NamedTuple):
+    """What ``Task.evaluate`` measured on one split (the checkpoint's writer places each part)."""
+    metrics: dict    # flat: loss, accuracy, ... -> metrics.<split>
+    groups: dict     # name -> dict of further metrics, e.g. {"retrieval": {...}}
+    top_level: dict  # documented top-level keys, e.g. {"generation_samples": [...]}
 
 
 class Task:

@@ -25,7 +25,7 @@ from neural_arch.data.digit_captions import (TRAIN_TEMPLATES, ZERO_SHOT_TEMPLATE
                                              caption_tokenizer, captions_for_labels,
                                              context_length, encode_captions)
 from neural_arch.training.metrics import class_retrieval_metrics
-from neural_arch.training.tasks.base import Task, as_int, run_eval
+from neural_arch.training.tasks.base import Evaluation, Task, as_int, run_eval
 from neural_arch.training.tasks.vision import load_image_dataset, pixel_baseline, shift_images
 
 
@@ -154,4 +154,4 @@ class ContrastiveTask(Task):
         metrics = self.summarize(self.eval_stats(model, split))
         metrics["zero_shot_accuracy"] = float(np.mean(zero_shot == labels))
         retrieval = class_retrieval_metrics(image_emb, text_emb, labels, labels)
-        return metrics, {"metrics.retrieval": retrieval}
+        return Evaluation(metrics, {"retrieval": retrieval}, {})

@@ -19,7 +19,7 @@ import numpy as np
 from neural_arch.data.baselines import ngram_loss
 from neural_arch.data.shakespeare import load_shakespeare_chars
 from neural_arch.training.metrics import TokenStats, correct_token_count
-from neural_arch.training.tasks.base import Task, as_int
+from neural_arch.training.tasks.base import Evaluation, Task, as_int
 
 
 class LanguageModelTask(Task):
@@ -98,7 +98,7 @@ class LanguageModelTask(Task):
 
     def evaluate(self, model, split):
         metrics = self.summarize(self.eval_stats(model, split))
-        return metrics, {"generation_samples": self.samples(model)}
+        return Evaluation(metrics, {}, {"generation_samples": self.samples(model)})
 
     def continue_text(self, model, prompt, max_new_tokens=200, temperature=0.8, top_k=40,
                       seed=0):

@@ -22,7 +22,7 @@ from neural_arch.data.baselines import fit_bag_of_words
 from neural_arch.data.movie_reviews import load_movie_reviews
 from neural_arch.tokenizers.word_tokenizer import WordTokenizer
 from neural_arch.tokenizers.wordpiece import WordPieceTokenizer, basic_tokenize
-from neural_arch.training.tasks.base import Task, as_int
+from neural_arch.training.tasks.base import Evaluation, Task, as_int
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]")
 
@@ -149,4 +149,4 @@ class SentimentTask(Task):
                 f"regression {self.baseline['test_accuracy']:.2%})")
 
     def evaluate(self, model, split):
-        return self.summarize(self.eval_stats(model, split)), {}
+        return Evaluation(self.summarize(self.eval_stats(model, split)), {}, {})

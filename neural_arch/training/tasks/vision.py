@@ -17,7 +17,7 @@ import numpy as np
 from neural_arch.data.baselines import fit_logistic_regression
 from neural_arch.data.digits import load_digits_8x8, load_mnist_5k
 from neural_arch.training.metrics import class_accuracies, topk_accuracy
-from neural_arch.training.tasks.base import Task, as_int
+from neural_arch.training.tasks.base import Evaluation, Task, as_int
 
 DATASETS = {"mnist_5k": load_mnist_5k, "digits_8x8": load_digits_8x8}
 
@@ -117,4 +117,4 @@ class ImageClassificationTask(Task):
         logits = np.concatenate([s[1] for s in stats])
         labels = np.concatenate([s[2] for s in stats])
         extras = {"class_accuracies": class_accuracies(logits, labels, self.num_classes)}
-        return metrics, extras
+        return Evaluation(metrics, {}, extras)
