@@ -7,6 +7,8 @@ norm, RMS norm, cross-entropy, attention) run through the kernel registry.
 import numpy as np
 
 from neural_arch import ops
+from neural_arch.ops.nn_ops import (CrossEntropyRowsFn, ScaledDotProductAttentionFn,
+                                    check_attention_inputs, check_targets)
 from neural_arch.core.tensor import Tensor
 from neural_arch.ops import (dropout, gelu, log_softmax, pad, relu, silu, softmax,  # noqa: F401
                              embedding, sigmoid, tanh)
@@ -43,8 +45,8 @@ def cross_entropy(logits, targets, ignore_index=-100, label_smoothing=0.0, reduc
     """
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1); got {label_smoothing}")
-    target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    loss = ops.cross_entropy_rows(logits, target_array, ignore_index)
+    target_array = check_targets(logits, targets, ignore_index)  # once, then the op itself
+    loss = CrossEntropyRowsFn.apply(logits, targets=target_array, ignore_index=ignore_index)
     valid = target_array != ignore_index
     if label_smoothing > 0.0:
         uniform = -ops.mean(log_softmax(logits, axis=-1), axis=-1)
@@ -138,9 +140,10 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_caus
     Without ``attn_mask`` and dropout the fused kernel runs; otherwise the plain composition.
     """
     causal = bool(is_causal) if causal is None else bool(causal)
-    if attn_mask is None and dropout_p == 0.0:
-        return ops.scaled_dot_product_attention(q, k, v, causal=causal,
-                                                key_padding_mask=key_padding_mask, scale=scale)
+    if attn_mask is None and dropout_p == 0.0:  # the fused kernel: checked once, then the op
+        mask = check_attention_inputs(q, k, v, key_padding_mask)
+        return ScaledDotProductAttentionFn.apply(q, k, v, causal=causal, key_padding_mask=mask,
+                                                 scale=scale)
     if causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
     scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale

@@ -129,8 +129,8 @@ def rms_norm(x, weight, eps=1e-6):
     return RMSNormFn.apply(x, weight, eps=eps)
 
 
-def cross_entropy_rows(logits, targets, ignore_index=-100):
-    """Unreduced cross-entropy per row; see ``CrossEntropyRowsFn``."""
+def check_targets(logits, targets, ignore_index=-100):
+    """The class targets as an integer array, checked against ``logits`` (..., C)."""
     t = _index_array(targets, "cross_entropy")
     if t.shape != logits.shape[:-1]:
         raise ValueError(f"cross_entropy: targets of shape {t.shape} do not match logits of "
@@ -139,6 +139,12 @@ def cross_entropy_rows(logits, targets, ignore_index=-100):
     if np.any(valid & ((t < 0) | (t >= logits.shape[-1]))):
         raise ValueError(f"cross_entropy: targets must lie in [0, {logits.shape[-1]}) or equal "
                          f"ignore_index={ignore_index}")
+    return t
+
+
+def cross_entropy_rows(logits, targets, ignore_index=-100):
+    """Unreduced cross-entropy per row; see ``CrossEntropyRowsFn``."""
+    t = check_targets(logits, targets, ignore_index)
     return CrossEntropyRowsFn.apply(logits, targets=t, ignore_index=ignore_index)
 
 
@@ -148,6 +154,13 @@ def scaled_dot_product_attention(q, k, v, causal=False, key_padding_mask=None, s
     ``key_padding_mask``: bool (B, Tk), True where the key is a real token. ``causal`` aligns
     queries to the end of the keys, so a single query (decoding with a KV cache) sees them all.
     """
+    mask = check_attention_inputs(q, k, v, key_padding_mask)
+    return ScaledDotProductAttentionFn.apply(q, k, v, causal=causal, key_padding_mask=mask,
+                                             scale=scale)
+
+
+def check_attention_inputs(q, k, v, key_padding_mask=None):
+    """Check the shapes of q, k, v (B, H, T, D); return the key padding mask as bool (B, Tk)."""
     if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
         raise ValueError(f"scaled_dot_product_attention: q, k, v must be (B, H, T, D); got "
                          f"{q.shape}, {k.shape}, {v.shape}")
@@ -161,8 +174,7 @@ def scaled_dot_product_attention(q, k, v, causal=False, key_padding_mask=None, s
         if mask.shape != (k.shape[0], k.shape[2]):
             raise ValueError(f"scaled_dot_product_attention: key_padding_mask has shape "
                              f"{mask.shape}, expected (B, Tk) = {(k.shape[0], k.shape[2])}")
-    return ScaledDotProductAttentionFn.apply(q, k, v, causal=causal, key_padding_mask=mask,
-                                           scale=scale)
+    return mask
 
 
 class BCEWithLogitsFn(Function):
