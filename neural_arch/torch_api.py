@@ -17,6 +17,9 @@ import numpy as np
 from neural_arch import ops
 from neural_arch.core import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from neural_arch.core.random import default_generator, manual_seed, resolve_rng
+# The ops whose names and arguments are already PyTorch's are served as they are.
+from neural_arch.ops import (exp, log, matmul, maximum, minimum, sigmoid,  # noqa: F401
+                             sqrt, tanh, where)
 from neural_arch.ops.reduce import ValuesIndices
 
 __all__ = [
@@ -192,18 +195,6 @@ def chunk(x, chunks, dim=0):
     return ops.chunk(x, chunks, dim)
 
 
-def where(condition, a, b):
-    return ops.where(condition, a, b)
-
-
-def maximum(a, b):
-    return ops.maximum(a, b)
-
-
-def minimum(a, b):
-    return ops.minimum(a, b)
-
-
 def clamp(x, min=None, max=None):
     return ops.clip(x, min, max)
 
@@ -214,30 +205,6 @@ def softmax(x, dim):
 
 def log_softmax(x, dim):
     return ops.log_softmax(x, dim=dim)
-
-
-def matmul(a, b):
-    return ops.matmul(a, b)
-
-
-def exp(x):
-    return ops.exp(x)
-
-
-def log(x):
-    return ops.log(x)
-
-
-def sqrt(x):
-    return ops.sqrt(x)
-
-
-def tanh(x):
-    return ops.tanh(x)
-
-
-def sigmoid(x):
-    return ops.sigmoid(x)
 
 
 def sum(x, dim=None, keepdim=False):

@@ -120,3 +120,39 @@ def test_embeddings_are_unit_length_and_eot_defaults_to_the_largest_id():
     np.testing.assert_allclose(np.linalg.norm(image, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(default, text)
+
+
+def test_same_label_loss_matches_numpy_and_reduces_to_clip_for_distinct_labels():
+    """With labels, every same-label pair is a positive: the loss equals a NumPy computation of
+    ½(CE rows + CE columns) against targets spread over the positives, and with all labels
+    different it is CLIP's own loss."""
+    model = CLIP(TINY).double()
+    images, ids, eot = batch(n=6, seed=3)
+    labels = np.array([0, 1, 0, 2, 1, 0])
+    logits, _, loss = model(images.astype(np.float64), ids, eot, labels=labels)
+    L = logits.data
+    same = (labels[:, None] == labels[None, :]).astype(np.float64)
+    targets = same / same.sum(axis=1, keepdims=True)
+
+    def log_softmax(x):
+        x = x - x.max(axis=1, keepdims=True)
+        return x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    expected = 0.5 * (-(log_softmax(L) * targets).sum(1).mean()
+                      - (log_softmax(L.T) * targets).sum(1).mean())
+    np.testing.assert_allclose(loss.item(), expected, rtol=1e-12)
+    plain = model(images.astype(np.float64), ids, eot)[2].item()
+    distinct = model(images.astype(np.float64), ids, eot, labels=np.arange(6))[2].item()
+    np.testing.assert_allclose(distinct, plain, rtol=1e-12)
+
+
+def test_same_label_loss_gradients():
+    model = CLIP(TINY).double()
+    images, ids, eot = batch(n=5, seed=4)
+    labels = np.array([1, 1, 0, 2, 0])
+    named = dict(model.named_parameters())
+    names = ["logit_scale", "image_projection.weight", "text_projection.weight"]
+
+    def loss(*_):
+        return model(images.astype(np.float64), ids, eot, labels=labels)[2]
+
+    assert gradcheck(loss, [named[n] for n in names], mode="projection", names=names)

@@ -218,17 +218,13 @@ def test_grad_serves_pytorch_uses():
     assert not w.grad.any()
 
 
-def test_losses_mha_utils_and_schedulers():
+def test_losses_utils_and_schedulers():
     rng = np.random.default_rng(6)
     logits, targets = Tensor(rng.standard_normal((4, 3))), np.array([0, 2, 1, -100])
     np.testing.assert_allclose(nn.CrossEntropyLoss()(logits, targets).data,
                                F.cross_entropy(logits, targets).data)
     a, b = Tensor(rng.standard_normal(5)), Tensor(rng.standard_normal(5))
     np.testing.assert_allclose(nn.MSELoss()(a, b).data, np.mean((a.data - b.data) ** 2))
-    mha = nn.MultiheadAttention(8, 2, batch_first=True)
-    out, weights = mha(*(Tensor(rng.standard_normal((2, 3, 8)).astype(np.float32)),) * 3)
-    assert out.shape == (2, 3, 8) and weights.shape == (2, 3, 3)
-    np.testing.assert_allclose(weights.data.sum(-1), 1.0, rtol=1e-6)
     assert nn.GELU()(Tensor(np.zeros(1))).item() == 0.0
     p = nn.Parameter(np.ones(4))
     p.grad = np.full(4, 10.0)
@@ -238,7 +234,6 @@ def test_losses_mha_utils_and_schedulers():
     for _ in range(5):
         sched.step()
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1 + 0.9 * (1 + math.cos(math.pi / 2)) / 2)
-    assert torch.optim.lr_scheduler.StepLR and torch.optim.lr_scheduler.LambdaLR
 
 
 def test_save_and_load_use_safetensors(tmp_path):

@@ -12,6 +12,7 @@ For a batch of N (image, caption) pairs:
     T = normalize(text(ids)[eot] W_t)             (N, E)   causal transformer, final LayerNorm
     logits_per_image = min(exp(logit_scale), 100) · I Tᵀ         (N, N); per_text is its ᵀ
     loss = (CE(logits_per_image, arange N) + CE(logits_per_text, arange N)) / 2
+    (with ``labels``, every same-label pair is a positive: ``same_label_info_nce``)
 
 The text encoder is causal, so the hidden state at the end-of-text position depends only on the
 caption itself: padding after it changes nothing and no padding mask is needed.
@@ -136,14 +137,38 @@ class CLIP(nn.Module):
         """The multiplier of the cosine similarities, exp(logit_scale) capped at 100."""
         return float(self.scale().item())
 
-    def forward(self, images, text_ids, eot_index=None):
+    def forward(self, images, text_ids, eot_index=None, labels=None):
+        """``labels`` (N,), optional: pairs with equal labels are all positives (captions made
+        from class labels); without them pair i matches only pair i, as in CLIP."""
         image = self.encode_image(images)                                # (N, E)
         text = self.encode_text(text_ids, eot_index)                     # (N, E)
         if image.shape[0] != text.shape[0]:
             raise ValueError(f"CLIP: {image.shape[0]} images but {text.shape[0]} captions")
         logits_per_image = self.scale() * (image @ text.T)               # (N, N)
         logits_per_text = logits_per_image.T                             # (N, N)
-        labels = np.arange(image.shape[0])
-        loss = (F.cross_entropy(logits_per_image, labels)
-                + F.cross_entropy(logits_per_text, labels)) / 2
+        if labels is None:
+            targets = np.arange(image.shape[0])
+            loss = (F.cross_entropy(logits_per_image, targets)
+                    + F.cross_entropy(logits_per_text, targets)) / 2
+        else:
+            loss = same_label_info_nce(logits_per_image, np.asarray(labels))
         return logits_per_image, logits_per_text, loss
+
+
+def same_label_info_nce(logits_per_image, labels):
+    """CLIP's symmetric InfoNCE where every pair with the same label is a positive.
+
+    When captions are made from class labels, a batch holds several images of each class and
+    their captions mean the same thing; the one-positive loss would push them apart. Targets
+    spread each row over its positives: T[i, j] = [y_i = y_j] / #{k : y_k = y_i}, and
+        loss = ½ (mean_i -Σ_j T_ij log softmax_j(L)_ij + mean_j -Σ_i T_ij log softmax_i(L)_ij)
+    which is CLIP's loss when all labels differ (T = I).
+    """
+    if labels.shape != (logits_per_image.shape[0],):
+        raise ValueError(f"CLIP: labels must be ({logits_per_image.shape[0]},); got shape "
+                         f"{labels.shape}")
+    same = (labels[:, None] == labels[None, :]).astype(logits_per_image.dtype)  # (N, N)
+    targets = same / same.sum(axis=1, keepdims=True)                    # rows sum to 1
+    image_to_text = -(logits_per_image.log_softmax(axis=1) * targets).sum(axis=1).mean()
+    text_to_image = -(logits_per_image.T.log_softmax(axis=1) * targets).sum(axis=1).mean()
+    return (image_to_text + text_to_image) / 2

@@ -2,7 +2,7 @@
 
 Each training image is paired with a caption made from its label by a random training template
 (``data/digit_captions.py``), a new draw every epoch; the loss is CLIP's symmetric InfoNCE over
-the batch with every same-digit pair counted as a positive (``same_class_info_nce``).
+the batch with every same-digit pair counted as a positive (CLIP's ``labels``).
 Evaluation, over a whole split:
 
 * ``zero_shot_accuracy``: one caption per class with a template never used in training; each
@@ -27,22 +27,6 @@ from neural_arch.data.digit_captions import (TRAIN_TEMPLATES, ZERO_SHOT_TEMPLATE
 from neural_arch.training.metrics import class_retrieval_metrics
 from neural_arch.training.tasks.base import Evaluation, Task, as_int, run_eval
 from neural_arch.training.tasks.vision import load_image_dataset, pixel_baseline, shift_images
-
-
-def same_class_info_nce(logits_per_image, labels):
-    """CLIP's symmetric InfoNCE where every pair of the same digit is a positive.
-
-    With captions made from labels, a batch holds several images of each digit, and their
-    captions mean the same thing; CLIP's one-positive loss would push them apart. Targets
-    spread each row over its positives: T[i, j] = [y_i = y_j] / #{k : y_k = y_i}, and
-        loss = ½ (mean_i -Σ_j T_ij log softmax_j(L)_ij + mean_j -Σ_i T_ij log softmax_i(L)_ij)
-    which is CLIP's loss exactly when all labels differ (T = I).
-    """
-    same = (labels[:, None] == labels[None, :]).astype(np.float32)      # (N, N), symmetric
-    targets = same / same.sum(axis=1, keepdims=True)                    # rows sum to 1
-    image_to_text = -(logits_per_image.log_softmax(axis=1) * targets).sum(axis=1).mean()
-    text_to_image = -(logits_per_image.T.log_softmax(axis=1) * targets).sum(axis=1).mean()
-    return (image_to_text + text_to_image) / 2
 
 
 class ContrastiveTask(Task):
@@ -109,9 +93,9 @@ class ContrastiveTask(Task):
 
     def train_loss(self, model, batch):
         images, tokens, eot, labels = batch
-        logits_per_image, _, _ = model(images.astype(np.float32), as_int(tokens), as_int(eot))
-        return same_class_info_nce(logits_per_image, labels), (logits_per_image,
-                                                               model.temperature())
+        logits_per_image, _, loss = model(images.astype(np.float32), as_int(tokens),
+                                          as_int(eot), labels=labels)
+        return loss, (logits_per_image, model.temperature())
 
     def batch_stats(self, loss_value, outputs, batch):
         """Sums over the batch; i2t / t2i count a hit when the best match has the same class."""
