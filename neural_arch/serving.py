@@ -15,6 +15,7 @@ import numpy as np
 
 from neural_arch.core.grad_mode import no_grad
 from neural_arch.core.tensor import Tensor
+from neural_arch.models import task_name
 from neural_arch.ops.reduce import softmax_array
 from neural_arch.training.checkpoint import load_checkpoint
 from neural_arch.training.resume import restore_model_from_checkpoint
@@ -28,7 +29,7 @@ class ModelServer:
         self.model.eval()
         self.name = self.checkpoint["model"]
         self.task = make_task(self.name, {**self.config, "model": self.name})
-        self.family = self.task.family
+        self.family = task_name(self.name)  # the registry's: language, vision, sentiment, ...
 
     # ----- per family --------------------------------------------------------------------------
     def _continue(self, prompt, max_new_tokens=40, temperature=0.8, top_k=40, seed=0):

@@ -39,7 +39,6 @@ class Evaluation(NamedTuple):
 
 
 class Task:
-    family = None  # the registry's task name: "language", "vision", "sentiment", "contrastive"
     throughput_unit = "samples"
     splits = ("train", "val", "test")
     shardable = True  # the loss is a mean of per-row terms (see distributed/sharding.py)

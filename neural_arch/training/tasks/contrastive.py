@@ -30,7 +30,6 @@ from neural_arch.training.tasks.vision import load_image_dataset, pixel_baseline
 
 
 class ContrastiveTask(Task):
-    family = "contrastive"
     throughput_unit = "pairs"
     shardable = False  # InfoNCE couples every pair of the batch: one process only
 

@@ -23,7 +23,6 @@ from neural_arch.training.tasks.base import Evaluation, Task, as_int
 
 
 class LanguageModelTask(Task):
-    family = "language"
     throughput_unit = "tokens"
     splits = ("train", "val")
 

@@ -36,7 +36,6 @@ def word_tokenizer(texts, min_count):
 
 
 class SentimentTask(Task):
-    family = "sentiment"
     throughput_unit = "sentences"
 
     def __init__(self, config):

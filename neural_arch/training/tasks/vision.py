@@ -54,7 +54,6 @@ def pixel_baseline(data, seed):
 
 
 class ImageClassificationTask(Task):
-    family = "vision"
     throughput_unit = "images"
 
     def __init__(self, config):
