@@ -23,40 +23,15 @@ import time
 import traceback
 
 
-def limit_blas_threads(n):
-    """Set every BLAS / OpenMP pool of this process to ``n`` threads (threadpoolctl).
-
-    threadpoolctl is what can change a running BLAS's thread count; it is optional (install it
-    with ``pip install threadpoolctl``). Without it the BLAS keeps the count it started with, a
-    warning says so once, and returns False.
-    """
-    global _warned_no_threadpoolctl
-    try:
-        import threadpoolctl
-    except ImportError:
-        if not _warned_no_threadpoolctl:
-            print("WARNING: threadpoolctl is not installed, so BLAS thread counts are not "
-                  "controlled (pip install threadpoolctl); Numba and torch threads still are.",
-                  file=sys.stderr)
-            _warned_no_threadpoolctl = True
-        return False
-    threadpoolctl.threadpool_limits(limits=n)  # global setting, kept after this call
-    return True
-
-
-_warned_no_threadpoolctl = False
-
-
 def set_threads(n, torch_module=None):
-    """Same thread count for Numba, every BLAS / OpenMP pool (threadpoolctl) and torch."""
-    limit_blas_threads(n)
-    try:
-        import numba
-        numba.set_num_threads(n)
-    except ImportError:
-        pass
+    """Same thread count on both sides: neural_arch's (BLAS and Numba) or torch's."""
     if torch_module is not None:
         torch_module.set_num_threads(n)
+        import threadpoolctl  # the NumPy BLAS loaded in the torch worker too
+        threadpoolctl.threadpool_limits(limits=n, user_api="blas")
+    else:
+        from neural_arch.kernels.threads import set_num_threads
+        set_num_threads(n)
 
 
 def _serve(conn, side_name, case):

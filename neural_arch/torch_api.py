@@ -17,6 +17,7 @@ import numpy as np
 from neural_arch import ops
 from neural_arch.core import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from neural_arch.core.random import default_generator, manual_seed, resolve_rng
+from neural_arch.kernels.threads import get_num_threads, set_num_threads  # noqa: F401
 # The ops whose names and arguments are already PyTorch's are served as they are.
 from neural_arch.ops import (exp, log, matmul, maximum, minimum, sigmoid,  # noqa: F401
                              sqrt, tanh, where)
@@ -28,7 +29,7 @@ __all__ = [
     "concat", "stack", "split", "chunk", "where", "maximum", "minimum", "clamp", "softmax",
     "log_softmax", "argmax", "topk", "multinomial", "matmul", "exp", "log", "sqrt", "tanh",
     "sigmoid", "sum", "mean", "max", "min", "numel", "allclose", "is_tensor", "manual_seed",
-    "default_generator", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "set_num_threads", "get_num_threads", "default_generator", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "save", "load", "float32", "float64", "int64", "int32", "long", "double", "float", "int",
     "bool", "uint8",
 ]

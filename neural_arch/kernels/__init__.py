@@ -19,11 +19,12 @@ Choosing the backend: the default is "numba"; the environment variable
 ``set_backend(name)`` switches (it refills ``KERNELS``) and ``with use_backend(name):`` switches
 and restores. If Numba cannot be imported the backend falls back to "numpy" with one warning.
 
-Two exceptions are deliberate, both decided by measurement: ``matmul`` runs np.matmul (BLAS)
-under both backends, because BLAS was faster than our Numba kernel at every size (numbers in
-matmul.py); and the tanh form of GELU (``gelu_tanh_forward`` / ``gelu_tanh_backward``) runs the
-NumPy reference under both backends, because NumPy's SIMD tanh beats Numba's scalar libm calls
-(numbers in gelu.py).
+One exception is deliberate, decided by measurement: ``matmul`` runs np.matmul (BLAS) under
+both backends, because BLAS was faster than our Numba kernel at every size (numbers in
+matmul.py). Under "numba", attention is attention_dense.py (BLAS products, compiled softmax rows;
+the flash kernel of attention_flash.py when the scores would not fit in memory), and the float32
+kernels get their exp from fast_exp.py; float64 inputs to those kernels take the exact NumPy
+reference. The thread count of both runtimes (BLAS and Numba) is set by threads.py.
 """
 
 import contextlib
@@ -33,11 +34,10 @@ import warnings
 from neural_arch.kernels import _jit
 from neural_arch.kernels.adamw import adamw_step_numba, adamw_step_reference
 from neural_arch.kernels.attention import (
-    attention_backward_numba,
     attention_backward_reference,
-    attention_forward_numba,
     attention_forward_reference,
 )
+from neural_arch.kernels.attention_dense import attention_backward_dense, attention_forward_dense
 from neural_arch.kernels.cross_entropy import (
     cross_entropy_backward_numba,
     cross_entropy_backward_reference,
@@ -69,9 +69,9 @@ BACKENDS = ("numpy", "numba")
 _TABLE = {
     "matmul": {"numpy": matmul_reference, "numba": matmul_reference},
     "attention_forward": {"numpy": attention_forward_reference,
-                          "numba": attention_forward_numba},
+                          "numba": attention_forward_dense},
     "attention_backward": {"numpy": attention_backward_reference,
-                           "numba": attention_backward_numba},
+                           "numba": attention_backward_dense},
     "layer_norm_forward": {"numpy": layer_norm_forward_reference,
                            "numba": layer_norm_forward_numba},
     "layer_norm_backward": {"numpy": layer_norm_backward_reference,
@@ -80,8 +80,8 @@ _TABLE = {
     "rms_norm_backward": {"numpy": rms_norm_backward_reference, "numba": rms_norm_backward_numba},
     "gelu_forward": {"numpy": gelu_forward_reference, "numba": gelu_forward_numba},
     "gelu_backward": {"numpy": gelu_backward_reference, "numba": gelu_backward_numba},
-    "gelu_tanh_forward": {"numpy": gelu_forward_reference, "numba": gelu_forward_reference},
-    "gelu_tanh_backward": {"numpy": gelu_backward_reference, "numba": gelu_backward_reference},
+    "gelu_tanh_forward": {"numpy": gelu_forward_reference, "numba": gelu_forward_numba},
+    "gelu_tanh_backward": {"numpy": gelu_backward_reference, "numba": gelu_backward_numba},
     "cross_entropy_forward": {"numpy": cross_entropy_forward_reference,
                               "numba": cross_entropy_forward_numba},
     "cross_entropy_backward": {"numpy": cross_entropy_backward_reference,

@@ -77,7 +77,7 @@ def attention_forward_reference(q, k, v, causal=False, key_padding_mask=None, sc
 
 def attention_backward_reference(dout, cache):
     """Gradients of attention. dout: (B, H, Tq, D). Returns (dq, dk, dv) shaped like q, k, v."""
-    q, k, v, out, lse, causal, key_padding_mask, scale = cache
+    q, k, v, out, lse, causal, key_padding_mask, scale = cache[:8]  # (dense adds P)
     allowed = allowed_mask(q.shape[2], k.shape[2], q.shape[0], causal, key_padding_mask)
     p = _probs(q, k, lse, allowed, scale)                      # (B, H, Tq, Tk)
     dout = dout.astype(q.dtype, copy=False)

@@ -264,7 +264,7 @@ def attention_forward_numba(q, k, v, causal=False, key_padding_mask=None, scale=
 
 def attention_backward_numba(dout, cache):
     """Gradients of attention. dout: (B, H, Tq, D). Returns (dq, dk, dv) shaped like q, k, v."""
-    q, k, v, out, lse, causal, key_padding_mask, scale = cache
+    q, k, v, out, lse, causal, key_padding_mask, scale = cache[:8]  # (dense adds P)
     b, h, tq, dim = q.shape
     tk = k.shape[2]
     q3, k3 = _flat(q), _flat(k)

@@ -1,0 +1,149 @@
+"""Attention with the score matrix in memory: BLAS for the products, Numba for the softmax rows.
+
+Same formulas, masks and cache as attention.py (read that docstring first). Per (b, h):
+
+    forward:  S = q k^T            (np.matmul: one BLAS gemm per (b, h))
+              P = softmax(S * scale, masked), lse     (_softmax_rows, in place on S)
+              out = P v            (np.matmul)
+    backward: dv = P^T dO,  dP = dO v^T               (np.matmul)
+              dS = P * (dP - Delta) * scale, Delta_i = sum_j P_ij dP_ij   (_softmax_grad_rows)
+              dq = dS k,  dk = dS^T q                  (np.matmul)
+
+Why not the tiled flash kernel at every size: Numba can hand a tile product to BLAS only through
+SciPy, and without BLAS the tiles are loops; at the sizes the models use (T <= 256) the whole
+(Tq, Tk) matrix is a few MB, and five large BLAS calls beat hundreds of small tile products.
+The forward keeps P in the cache (a ninth entry after the common eight) so that backward does
+not recompute S; the flash kernel takes over when the scores would exceed ``DENSE_MAX_BYTES``,
+where holding them costs more memory than it saves time.
+
+Only float32 runs here (the exp is ``fast_exp.exp_inplace``); other dtypes go to the NumPy
+reference, which is exact in float64.
+"""
+
+import numpy as np
+
+from neural_arch.kernels._jit import FASTMATH, njit
+from neural_arch.kernels.attention import (attention_backward_reference,
+                                           attention_forward_reference)
+from neural_arch.kernels.attention_flash import (attention_backward_numba,
+                                                 attention_forward_numba,
+                                                 check_attention_inputs)
+from neural_arch.kernels.fast_exp import exp_inplace
+
+DENSE_MAX_BYTES = 256 * 2**20   # the (B, H, Tq, Tk) float32 scores, above this: flash kernel
+BLOCK_ROWS = 64                 # query rows per block: S of one block stays in cache
+MASKED = -1e30                  # score of a masked key: finite, so max and exp vectorise
+
+
+@njit(cache=True, fastmath=True)
+def _softmax_rows(s, bias, row0, causal, offset, scale, lse):
+    """In place: s[bh, i, :] <- softmax over keys of s * scale + bias[b], lse[bh, i] = its log-sum.
+
+    s (B*H, rows, kend) float32 holds the scores of queries row0 .. row0 + rows - 1; with causal,
+    query t sees keys j <= t + offset only. bias (B, kend) is 0 for a real key and MASKED for
+    padding. A row with no visible key gets P = 0 and lse = -inf. (fastmath=True lets the max
+    reduction vectorise: every value here is finite, masks included.)
+    """
+    nbh, rows, kend = s.shape
+    heads = nbh // bias.shape[0]
+    bits = np.empty(kend, dtype=np.int32)                     # exp_inplace's scratch
+    for bh in range(nbh):
+        b = bh // heads
+        for i in range(rows):
+            row = s[bh, i]
+            end = min(kend, row0 + i + offset + 1) if causal else kend  # later keys: masked
+            m = np.float32(MASKED)
+            for j in range(end):
+                row[j] = row[j] * scale + bias[b, j]
+                m = max(m, row[j])
+            row[end:] = 0.0
+            if m <= np.float32(0.5 * MASKED):                 # nothing visible: P = 0
+                row[:end] = 0.0
+                lse[bh, i] = -np.inf
+                continue
+            for j in range(end):
+                row[j] -= m
+            exp_inplace(row[:end], bits)
+            total = np.float32(0.0)
+            for j in range(end):
+                total += row[j]
+            inv = np.float32(1.0) / total
+            for j in range(end):
+                row[j] *= inv
+            lse[bh, i] = m + np.log(total)
+
+
+@njit(cache=True, fastmath=True)
+def _softmax_grad_rows(p, dp, scale):
+    """In place: dp <- p * (dp - Delta) * scale with Delta_i = sum_j p_ij dp_ij. (B*H, rows, kend)."""
+    nbh, rows, kend = p.shape
+    for bh in range(nbh):
+        for i in range(rows):
+            delta = np.float32(0.0)
+            for j in range(kend):
+                delta += p[bh, i, j] * dp[bh, i, j]
+            for j in range(kend):
+                dp[bh, i, j] = p[bh, i, j] * (dp[bh, i, j] - delta) * scale
+
+
+def _blocks(tq, tk, causal):
+    """(i0, i1, kend) per block of query rows; with causal, keys past the block's last row are
+    never visible, so the products stop at kend (about half the work for a square mask)."""
+    offset = tk - tq
+    blocks = []
+    for i0 in range(0, tq, BLOCK_ROWS):
+        i1 = min(tq, i0 + BLOCK_ROWS)
+        kend = min(tk, max(0, i1 + offset)) if causal else tk
+        blocks.append((i0, i1, kend))
+    return blocks
+
+
+def attention_forward_dense(q, k, v, causal=False, key_padding_mask=None, scale=None):
+    """softmax(q k^T * scale, masked) v -> (out, cache); cache = the common eight entries plus
+    the list of probability blocks P[:, :, i0:i1, :kend]."""
+    q, k, v, key_padding_mask, scale = check_attention_inputs(q, k, v, key_padding_mask, scale)
+    batch, heads, tq, dim = q.shape
+    tk = k.shape[2]
+    if q.dtype != np.float32:
+        return attention_forward_reference(q, k, v, causal, key_padding_mask, scale)
+    if batch * heads * tq * tk * 4 > DENSE_MAX_BYTES:
+        return attention_forward_numba(q, k, v, causal, key_padding_mask, scale)
+    bias = np.zeros((batch, tk), dtype=np.float32)
+    if key_padding_mask is not None:
+        bias[~key_padding_mask] = MASKED
+    out = np.empty(q.shape, dtype=np.float32)                 # (B, H, Tq, D)
+    lse = np.empty((batch, heads, tq), dtype=np.float32)
+    probs = []
+    for i0, i1, kend in _blocks(tq, tk, causal):
+        s = np.matmul(q[:, :, i0:i1], k[:, :, :kend].swapaxes(-1, -2))   # (B, H, rows, kend)
+        block_lse = np.empty((batch * heads, i1 - i0), dtype=np.float32)
+        _softmax_rows(s.reshape(batch * heads, i1 - i0, kend), bias[:, :kend], i0, causal,
+                      tk - tq, np.float32(scale), block_lse)             # s is now P
+        out[:, :, i0:i1] = np.matmul(s, v[:, :, :kend])
+        lse[:, :, i0:i1] = block_lse.reshape(batch, heads, i1 - i0)
+        probs.append(s)
+    return out, (q, k, v, out, lse, causal, key_padding_mask, scale, probs)
+
+
+def attention_backward_dense(dout, cache):
+    """-> (dq, dk, dv). A cache without P (from another backend) goes to that backend's kernel."""
+    if len(cache) == 8:
+        if cache[0].dtype != np.float32:
+            return attention_backward_reference(dout, cache)
+        return attention_backward_numba(dout, cache)
+    q, k, v, out, lse, causal, key_padding_mask, scale, probs = cache
+    batch, heads, tq, dim = q.shape
+    tk = k.shape[2]
+    dout = np.asarray(dout, dtype=np.float32)
+    dq = np.empty(q.shape, dtype=np.float32)
+    dk = np.zeros(k.shape, dtype=np.float32)
+    dv = np.zeros(v.shape, dtype=np.float32)
+    for (i0, i1, kend), p in zip(_blocks(tq, tk, causal), probs):
+        d_blk = dout[:, :, i0:i1]                             # (B, H, rows, D)
+        dv[:, :, :kend] += np.matmul(p.swapaxes(-1, -2), d_blk)
+        ds = np.matmul(d_blk, v[:, :, :kend].swapaxes(-1, -2))          # dP, (B, H, rows, kend)
+        _softmax_grad_rows(p.reshape(batch * heads, i1 - i0, kend),
+                           ds.reshape(batch * heads, i1 - i0, kend), np.float32(scale))
+        dq[:, :, i0:i1] = np.matmul(ds, k[:, :, :kend])       # ds is now dS * scale
+        dk[:, :, :kend] += np.matmul(ds.swapaxes(-1, -2), q[:, :, i0:i1])
+    return dq, dk, dv
