@@ -40,6 +40,9 @@ def parse_args(argv):
     p.add_argument("--budget", type=float, default=None,
                    help="seconds of timed steps per case and thread count (6; quick: 1.5)")
     p.add_argument("--out", default=None, help="JSON path (default results/<date>.json)")
+    p.add_argument("--env-note", default="",
+                   help="how the environment was made, recorded in the JSON and the README "
+                        "tables (e.g. 'fresh venv: pip install -e . && pip install torch==2.13.0')")
     p.add_argument("--profile", metavar="CASE", default=None,
                    help="instead of timing: profile CASE's neural_arch step (per-op table)")
     p.add_argument("--steps", type=int, default=3, help="steps to profile (--profile)")
@@ -117,6 +120,7 @@ def main(argv=None):
                "warnings": warnings, "flop_formula": report.FLOP_FORMULA,
                "validation_tolerances": harness.__doc__.split("Validation tolerances")[1],
                "neural_arch_env": harness.NEURAL_ARCH_ENV, "seconds": time.time() - start,
+               "environment_note": args.env_note,
                "cases": records, "table": table}
     out = args.out or os.path.join(RESULTS_DIR, f"{date}{'-quick' if args.quick else ''}.json")
     report.write_json(out, payload)

@@ -30,6 +30,8 @@ class Case:
     seq: int                  # tokens per sample (ViT: 1 + patches)
     label: str = ""           # human description printed in the table
     quick: bool = False       # part of the --quick pass
+    # also time the neural_arch side in a process that has imported torch (GPT-2 training)
+    check_with_torch_imported: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -50,7 +52,8 @@ def _gpt2(name, vocab, n_embd, n_layer, n_head, batch, block, quick=False):
     config = dict(vocab_size=vocab, n_positions=block, n_embd=n_embd, n_layer=n_layer,
                   n_head=n_head, dropout=0.0, seed=0)
     label = f"GPT-2 {name}: V{vocab} C{n_embd} L{n_layer} H{n_head}, B{batch}×T{block}"
-    return [Case(f"gpt2-{name}-{mode}", "gpt2", mode, config, batch, block, label, quick)
+    return [Case(f"gpt2-{name}-{mode}", "gpt2", mode, config, batch, block, label, quick,
+                 check_with_torch_imported=(mode == "train"))
             for mode in ("train", "infer")]
 
 

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from benchmarks.sides import load_arrays
-from benchmarks.worker import NEURAL_ARCH_ENV, Worker
+from benchmarks.worker import NEURAL_ARCH_ENV, WITH_TORCH, Worker
 
 LOSS_ATOL = 1e-4
 GRAD_RTOL, GRAD_ATOL = 1e-3, 1e-6
@@ -28,7 +28,9 @@ LOGITS_RTOL = 1e-4
 # Pause before each timed step. The side that just ran leaves its BLAS / OpenMP threads
 # spinning for a while (OpenBLAS: up to ~0.1 s); on 2 cores they would steal the other side's
 # cores. Measured on the seed config at 2 threads without the pause: 2641 ms vs 37 ms at 1.
-SETTLE_S = 0.15
+# 0.3 s also makes every timed step one that follows an idle gap of at least 0.25 s, when thread
+# pools have gone to sleep: the figures include waking them.
+SETTLE_S = 0.3
 
 
 def compare(ours, theirs, mode):
@@ -130,6 +132,8 @@ def run_case(case, thread_counts, budget_s, with_torch, log=print, perturb=None)
         ours = Worker("neural_arch", case, max_threads, NEURAL_ARCH_ENV)
         workers.append(ours)
         record["base_rss_mb"] = {"neural_arch": ours.info["base_rss_mb"]}
+        if with_torch and case.check_with_torch_imported:
+            workers.append(Worker(WITH_TORCH, case, max_threads, NEURAL_ARCH_ENV))
         if with_torch:
             theirs = Worker("torch", case, max_threads)
             workers.append(theirs)

@@ -1,7 +1,7 @@
 """Benchmark the compute kernels: Numba vs NumPy reference vs PyTorch, at 1 and 2 threads.
 
-    python benchmarks/kernels.py            # full sizes (a few minutes on 2 cores)
-    python benchmarks/kernels.py --quick    # smaller sizes and fewer repeats
+    python -m benchmarks.kernels            # full sizes (a few minutes on 2 cores)
+    python -m benchmarks.kernels --quick    # smaller sizes and fewer repeats
 
 For every kernel the script first checks that the Numba version matches the reference on the
 benchmark inputs, warms it up, then reports the median of several timed runs (never one run).
@@ -22,16 +22,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from benchmarks.kernel_cases import make_cases
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "kernels.json"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-
-
-def close(a, b, rtol=1e-4):
-    """Agreement up to rtol relative to the largest magnitude (float32 sums over thousands of
-    rows carry absolute error proportional to that magnitude)."""
-    import numpy as np
-    return np.allclose(a, b, rtol=rtol, atol=rtol * max(1e-6, float(np.abs(a).max())))
 
 
 def median_time(fn, repeats, warmup=1):
@@ -45,183 +40,6 @@ def median_time(fn, repeats, warmup=1):
         times.append(time.perf_counter() - start)
     times.sort()
     return times[len(times) // 2]
-
-
-# ------------------------------------------------------------------------------------ the cases
-
-def make_cases(quick):
-    """name -> (setup() returning {engine: callable}, validate() or None, extra info)."""
-    import numpy as np
-
-    import neural_arch.kernels as K
-
-    rng = np.random.default_rng(0)
-    f32 = np.float32
-    try:
-        import torch
-    except ImportError:
-        torch = None
-
-    def randn(*shape):
-        return rng.standard_normal(shape).astype(f32)
-
-    cases = {}
-
-    # matmul ------------------------------------------------------------------------------
-    n = 512 if quick else 1024
-    a, b = randn(n, n), randn(n, n)
-    cases[f"matmul {n}^3 f32"] = dict(
-        engines={"numba": lambda: K.matmul_numba(a, b), "numpy": lambda: np.matmul(a, b)},
-        torch=(lambda ta=None, tb=None: None) if torch is None else _torch_matmul(torch, a, b),
-        check=lambda: close(a @ b, K.matmul_numba(a, b)),
-        flops=2 * n ** 3)
-    sa, sb = randn(512, 8, 8), randn(512, 8, 8)
-    cases["matmul (512,8,8)@(512,8,8) f32"] = dict(
-        engines={"numba": lambda: K.matmul_numba(sa, sb), "numpy": lambda: np.matmul(sa, sb)},
-        torch=None if torch is None else _torch_matmul(torch, sa, sb),
-        check=lambda: close(sa @ sb, K.matmul_numba(sa, sb)),
-        flops=2 * 512 * 8 ** 3)
-
-    # attention fwd+bwd -------------------------------------------------------------------
-    shape = (2, 6, 256, 64) if quick else (8, 6, 256, 64)
-    q, k, v, do = randn(*shape), randn(*shape), randn(*shape), randn(*shape)
-
-    def attn(fwd, bwd):
-        def run():
-            out, cache = fwd(q, k, v, causal=True)
-            return out, bwd(do, cache)
-        return run
-
-    def attn_check():
-        (o1, g1), (o2, g2) = (attn(K.attention_forward_reference, K.attention_backward_reference)(),
-                              attn(K.attention_forward_numba, K.attention_backward_numba)())
-        return all(close(x, y) for x, y in zip((o1,) + g1, (o2,) + g2))
-
-    cases[f"attention fwd+bwd {shape} causal f32"] = dict(
-        engines={"numba": attn(K.attention_forward_numba, K.attention_backward_numba),
-                 "numpy": attn(K.attention_forward_reference, K.attention_backward_reference)},
-        torch=None if torch is None else _torch_attention(torch, q, k, v, do),
-        check=attn_check)
-
-    # layer norm / rms norm / gelu fwd+bwd -----------------------------------------------
-    x = randn(1024 if quick else 4096, 768)
-    w, bias, dx = randn(768), randn(768), randn(*x.shape)
-
-    def pair(fwd, bwd, *args):
-        def run():
-            out, cache = fwd(x, *args)
-            grads = bwd(dx, cache)
-            return (out,) + (grads if isinstance(grads, tuple) else (grads,))
-        return run
-
-    for label, fr, br, fn, bn, args, tfun in [
-        ("layer_norm", K.layer_norm_forward_reference, K.layer_norm_backward_reference,
-         K.layer_norm_forward_numba, K.layer_norm_backward_numba, (w, bias, 1e-5), "layer_norm"),
-        ("rms_norm", K.rms_norm_forward_reference, K.rms_norm_backward_reference,
-         K.rms_norm_forward_numba, K.rms_norm_backward_numba, (w, 1e-6), "rms_norm"),
-        ("gelu(tanh)", K.gelu_forward_reference, K.gelu_backward_reference,
-         K.gelu_forward_numba, K.gelu_backward_numba, ("tanh",), "gelu"),
-    ]:
-        ref_run, nb_run = pair(fr, br, *args), pair(fn, bn, *args)
-        cases[f"{label} fwd+bwd {x.shape} f32"] = dict(
-            engines={"numba": nb_run, "numpy": ref_run},
-            torch=None if torch is None else _torch_rowwise(torch, tfun, x, w, bias, dx),
-            check=lambda r=ref_run, m=nb_run: all(close(p, s) for p, s in zip(r(), m())))
-
-    # cross-entropy fwd+bwd ---------------------------------------------------------------
-    logits = randn(512 if quick else 4096, 50257)
-    targets = rng.integers(0, 50257, logits.shape[0])
-    dl = np.full(logits.shape[0], 1.0 / logits.shape[0], dtype=f32)
-
-    def ce(fwd, bwd):
-        def run():
-            losses, cache = fwd(logits, targets)
-            return losses, bwd(dl, cache)
-        return run
-
-    ce_ref = ce(K.cross_entropy_forward_reference, K.cross_entropy_backward_reference)
-    ce_nb = ce(K.cross_entropy_forward_numba, K.cross_entropy_backward_numba)
-    cases[f"cross_entropy fwd+bwd {logits.shape} f32"] = dict(
-        engines={"numba": ce_nb, "numpy": ce_ref},
-        torch=None if torch is None else _torch_ce(torch, logits, targets),
-        check=lambda: all(close(p, s) for p, s in zip(ce_ref(), ce_nb())))
-
-    # AdamW -------------------------------------------------------------------------------
-    size = 1_000_000 if quick else 10_000_000
-    grad = randn(size)
-    states = {e: (randn(size), np.zeros(size, f32), np.zeros(size, f32))
-              for e in ("numba", "numpy")}
-
-    def adam(fn, state):
-        step = [0]
-
-        def run():
-            step[0] += 1
-            fn(*state[:1], grad, *state[1:], step[0], lr=1e-3)
-        return run
-
-    def adam_check():
-        p0 = randn(1000)
-        outs = []
-        for fn in (K.adamw_step_reference, K.adamw_step_numba):
-            p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
-            for t in (1, 2, 3):
-                fn(p, grad[:1000], m, v, t)
-            outs.append(p)
-        return close(outs[0], outs[1], rtol=1e-5)
-
-    cases[f"adamw step {size / 1e6:g}M params f32"] = dict(
-        engines={"numba": adam(K.adamw_step_numba, states["numba"]),
-                 "numpy": adam(K.adamw_step_reference, states["numpy"])},
-        torch=None if torch is None else _torch_adamw(torch, size, grad),
-        check=adam_check)
-    return cases
-
-
-def _torch_matmul(torch, a, b):
-    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    return lambda: torch.matmul(ta, tb)
-
-
-def _torch_attention(torch, q, k, v, do):
-    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
-    tdo = torch.from_numpy(do)
-
-    def run():
-        out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True)
-        torch.autograd.grad(out, (tq, tk, tv), tdo)
-    return run
-
-
-def _torch_rowwise(torch, name, x, w, b, dx):
-    F = torch.nn.functional
-    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    tdx = torch.from_numpy(dx)
-    fwd = {"layer_norm": lambda: F.layer_norm(tx, (x.shape[-1],), tw, tb, 1e-5),
-           "rms_norm": lambda: F.rms_norm(tx, (x.shape[-1],), tw, 1e-6),
-           "gelu": lambda: F.gelu(tx, approximate="tanh")}[name]
-    inputs = {"layer_norm": (tx, tw, tb), "rms_norm": (tx, tw), "gelu": (tx,)}[name]
-
-    def run():
-        torch.autograd.grad(fwd(), inputs, tdx)
-    return run
-
-
-def _torch_ce(torch, logits, targets):
-    tl = torch.tensor(logits, requires_grad=True)
-    tt = torch.from_numpy(targets)
-
-    def run():
-        loss = torch.nn.functional.cross_entropy(tl, tt)
-        torch.autograd.grad(loss, (tl,))
-    return run
-
-
-def _torch_adamw(torch, size, grad):
-    p = torch.nn.Parameter(torch.randn(size))
-    p.grad = torch.from_numpy(grad)
-    opt = torch.optim.AdamW([p], lr=1e-3, weight_decay=1e-2, foreach=False, fused=True)
-    return opt.step
 
 
 # ------------------------------------------------------------------------------- worker parts
@@ -240,7 +58,7 @@ def attention_memory(lengths):
     for t in lengths:
         q = np.random.default_rng(0).standard_normal((1, 1, t, 64)).astype(np.float32)
         row = {"T": t}
-        for engine, fwd, bwd in (("numba", K.attention_forward_numba, K.attention_backward_numba),
+        for engine, fwd, bwd in (("numba", K.attention_forward_dense, K.attention_backward_dense),
                                  ("numpy", K.attention_forward_reference,
                                   K.attention_backward_reference)):
             tracemalloc.start()
@@ -295,7 +113,8 @@ def run_engines(threads, quick):
     env = dict(os.environ, PYTHONPATH=str(ROOT), **{v: str(threads) for v in THREAD_VARS})
     merged = None
     for engine in ("numba", "numpy", "torch"):
-        cmd = [sys.executable, __file__, "--worker", str(threads), "--engine", engine]
+        cmd = [sys.executable, "-m", "benchmarks.kernels", "--worker", str(threads), "--engine",
+               engine]
         out = subprocess.run(cmd + ["--quick"] * quick, env=env, capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit(f"{engine} worker with {threads} thread(s) failed:\n{out.stderr}")
@@ -322,7 +141,7 @@ q = np.ones((1, 1, 4, 8), np.float32)
 for dt in (np.float32, np.float64):
     x, q = x.astype(dt), q.astype(dt)
     K.matmul_numba(x, x.T)
-    o, c = K.attention_forward_numba(q, q, q, causal=True); K.attention_backward_numba(o, c)
+    o, c = K.attention_forward_dense(q, q, q, causal=True); K.attention_backward_dense(o, c)
     o, c = K.layer_norm_forward_numba(x, x[0], x[0]); K.layer_norm_backward_numba(o, c)
     o, c = K.rms_norm_forward_numba(x, x[0]); K.rms_norm_backward_numba(o, c)
     o, c = K.gelu_forward_numba(x, "tanh"); K.gelu_backward_numba(o, c)
@@ -359,6 +178,8 @@ TARGETS = [  # (case prefix, description, test(row) -> (met, measured text))
      lambda r: (r["numpy_s"] / r["numba_s"] >= 2, f"{r['numpy_s'] / r['numba_s']:.2f}x")),
     ("adamw", "fused numba >= 3x faster than NumPy",
      lambda r: (r["numpy_s"] / r["numba_s"] >= 3, f"{r['numpy_s'] / r['numba_s']:.2f}x")),
+    ("model shapes", "numba no slower than its NumPy reference",
+     lambda r: (r["numba_s"] <= r["numpy_s"], f"{r['numpy_s'] / r['numba_s']:.2f}x")),
     ("matmul 1024", "numba >= 40% of BLAS GFLOP/s",
      lambda r: (r["numba_gflops"] >= 0.4 * r["blas_gflops"],
                 f"{100 * r['numba_gflops'] / r['blas_gflops']:.1f}% of BLAS")),

@@ -44,12 +44,21 @@ def cpu_model():
     return cpu_name()
 
 
+def installed_packages():
+    """Every distribution in this environment as "name==version", sorted: the proof of what the
+    virtual environment held (an extra package, SciPy say, can change the speed several-fold)."""
+    from importlib import metadata
+    return sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()},
+                  key=str.lower)
+
+
 def describe(torch_version):
     """Static facts about the machine and the libraries, for the JSON and the README."""
     import numba
     return {"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "torch": torch_version}
+            "numba": numba.__version__, "torch": torch_version,
+            "packages": installed_packages()}
 
 
 def quietness(threads_for_calibration=1):

@@ -4,6 +4,7 @@ import json
 import os
 
 from benchmarks.cases import flops_per_step
+from benchmarks.worker import WITH_TORCH
 
 FLOP_FORMULA = ("train: 6·N·tokens + 12·L·T·C·tokens; infer: 2·N·tokens + "
                 "4·L·T·C·tokens (N = matmul weights incl. the tied lm_head, full T×T "
@@ -25,6 +26,9 @@ def figures(case, record, sgemm):
             row["ratio"] = row["neural_arch"]["median_ms"] / row["torch"]["median_ms"]
             row["cpu_ratio"] = (row["neural_arch"]["cpu_median_ms"]
                                 / row["torch"]["cpu_median_ms"])
+        if WITH_TORCH in row:  # the same neural_arch step in a process that imported torch
+            row["with_torch_slowdown"] = (row[WITH_TORCH]["median_ms"]
+                                          / row["neural_arch"]["median_ms"])
         out[threads] = row
     return out
 
@@ -45,8 +49,8 @@ def markdown_table(cases, records):
     """One row per case and thread count."""
     lines = ["| case | thr | neural_arch ms (min–max) | PyTorch ms (min–max) | ratio | "
              "CPU-time ratio | na throughput | pt throughput | na GFLOP/s (% sgemm) | "
-             "pt GFLOP/s (% sgemm) | peak RSS na / pt MB | valid |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "pt GFLOP/s (% sgemm) | peak RSS na / pt MB | na beside torch | valid |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for case, rec in zip(cases, records):
         v = rec.get("validation")
         valid = "no torch" if v is None else ("ok" if v["ok"] else "FAILED")
@@ -55,15 +59,17 @@ def markdown_table(cases, records):
                               for s in ("neural_arch", "torch"))
         for threads, row in (rec.get("figures") or {"–": None}).items():
             if row is None:
-                lines.append(f"| {case.name} | – |" + " – |" * 9 + f" {valid} |")
+                lines.append(f"| {case.name} | – |" + " – |" * 10 + f" {valid} |")
                 continue
             na_ms, na_rate, na_gf = _side_cells(row["neural_arch"], case.unit)
             pt_ms, pt_rate, pt_gf = _side_cells(row.get("torch"), case.unit)
             ratio = f"{row['ratio']:.2f}" if "ratio" in row else "–"
             cpu_ratio = f"{row['cpu_ratio']:.2f}" if "cpu_ratio" in row else "–"
+            beside = (f"{row['with_torch_slowdown']:.2f}×" if "with_torch_slowdown" in row
+                      else "–")
             lines.append(f"| {case.name} | {threads} | {na_ms} | {pt_ms} | {ratio} | "
                          f"{cpu_ratio} | {na_rate} | {pt_rate} | {na_gf} | {pt_gf} | "
-                         f"{rss_text} | {valid} |")
+                         f"{rss_text} | {beside} | {valid} |")
     return "\n".join(lines)
 
 

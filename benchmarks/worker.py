@@ -42,6 +42,8 @@ def _serve(conn, side_name, case):
             import torch as torch_module
             from benchmarks.sides import TorchSide as Side
         else:
+            if side_name == WITH_TORCH:  # neural_arch in a process that has imported torch
+                import torch  # noqa: F401  (its OpenMP runtime and thread pool load, idle)
             from benchmarks.sides import NeuralArchSide as Side
         base_rss = peak_rss_mb()
         side = Side(case)
@@ -99,6 +101,9 @@ def peak_rss_mb():
 
 
 NEURAL_ARCH_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+# The neural_arch side once more, in a process that has also imported torch (as interop code
+# does): a second OpenMP runtime in the process must not slow neural_arch's step.
+WITH_TORCH = "neural_arch+torch"
 
 
 class WorkerError(RuntimeError):

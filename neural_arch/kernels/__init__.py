@@ -12,7 +12,7 @@ suffix do the same lookup, for callers outside the ops:
 
     matmul, attention_forward, attention_backward, layer_norm_forward, layer_norm_backward,
     rms_norm_forward, rms_norm_backward, gelu_forward, gelu_backward,
-    cross_entropy_forward, cross_entropy_backward, adamw_step
+    cross_entropy_forward, cross_entropy_backward, adamw_step, embedding_backward
 
 Choosing the backend: the default is "numba"; the environment variable
 ``NEURAL_ARCH_KERNELS=numpy|numba`` overrides it when this module is first imported; at run time
@@ -44,6 +44,7 @@ from neural_arch.kernels.cross_entropy import (
     cross_entropy_forward_numba,
     cross_entropy_forward_reference,
 )
+from neural_arch.kernels.embedding import embedding_backward_numba, embedding_backward_reference
 from neural_arch.kernels.gelu import (
     gelu_backward_numba,
     gelu_backward_reference,
@@ -87,6 +88,8 @@ _TABLE = {
     "cross_entropy_backward": {"numpy": cross_entropy_backward_reference,
                                "numba": cross_entropy_backward_numba},
     "adamw_step": {"numpy": adamw_step_reference, "numba": adamw_step_numba},
+    "embedding_backward": {"numpy": embedding_backward_reference,
+                           "numba": embedding_backward_numba},
 }
 
 _fallback_warned = False
@@ -214,3 +217,8 @@ def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2
     """In-place AdamW update (torch.optim.AdamW formula); see adamw.py."""
     return KERNELS["adamw_step"](param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps,
                                  weight_decay)
+
+
+def embedding_backward(dout, indices, num_rows):
+    """dweight[r] = sum of dout[n] over idx[n] = r -> (num_rows, D); see embedding.py."""
+    return KERNELS["embedding_backward"](dout, indices, num_rows)

@@ -10,13 +10,13 @@ With step t counted from 1 (already incremented for this update), as in torch.op
 
 The NumPy version makes one full pass over memory per line (about ten array reads and writes per
 element, plus temporaries); the Numba kernel reads param, grad, m, v once and writes param, m, v
-once, each element on its own, so the loop is split across threads with prange. Both functions
+once (serial: the pass is memory-bound, and see threads.py). Both functions
 update param, exp_avg and exp_avg_sq in place and return None.
 """
 
 import numpy as np
 
-from neural_arch.kernels._jit import FASTMATH, njit, prange
+from neural_arch.kernels._jit import FASTMATH, njit
 
 
 def _check(param, grad, exp_avg, exp_avg_sq, step):
@@ -44,10 +44,10 @@ def adamw_step_reference(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=
     param -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH)
 def _adamw(p, g, m, v, lr, beta1, beta2, eps, weight_decay, bc1, bc2):
     decay = 1.0 - lr * weight_decay
-    for i in prange(p.size):
+    for i in range(p.size):
         gi = g[i]
         mi = beta1 * m[i] + (1.0 - beta1) * gi
         vi = beta2 * v[i] + (1.0 - beta2) * gi * gi

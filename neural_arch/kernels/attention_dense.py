@@ -75,7 +75,7 @@ def _softmax_rows(s, bias, row0, causal, offset, scale, lse):
 
 @njit(cache=True, fastmath=True)
 def _softmax_grad_rows(p, dp, scale):
-    """In place: dp <- p * (dp - Delta) * scale with Delta_i = sum_j p_ij dp_ij. (B*H, rows, kend)."""
+    """In place: dp <- p * (dp - Delta) * scale, Delta_i = sum_j p_ij dp_ij; (B*H, rows, kend)."""
     nbh, rows, kend = p.shape
     for bh in range(nbh):
         for i in range(rows):

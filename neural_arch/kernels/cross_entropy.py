@@ -17,7 +17,7 @@ Subtracting the row maximum keeps exp() in range, so logits of +-1e4 give finite
 
 import numpy as np
 
-from neural_arch.kernels._jit import FASTMATH, njit, prange
+from neural_arch.kernels._jit import FASTMATH, njit
 
 
 def _check_targets(logits, targets, ignore_index):
@@ -62,10 +62,10 @@ def cross_entropy_backward_reference(dlosses, cache):
     return (probs * scale[:, None]).astype(logits.dtype, copy=False)
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH)
 def _ce_fwd(logits, targets, ignore_index, losses, lse):
     n, v = logits.shape
-    for i in prange(n):
+    for i in range(n):
         m = logits[i, 0]
         for j in range(1, v):
             m = max(m, logits[i, j])
@@ -78,10 +78,10 @@ def _ce_fwd(logits, targets, ignore_index, losses, lse):
         losses[i] = 0.0 if t == ignore_index else lse_i - logits[i, t]
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH)
 def _ce_bwd(logits, targets, ignore_index, lse, dlosses, dlogits):
     n, v = logits.shape
-    for i in prange(n):
+    for i in range(n):
         t = targets[i]
         if t == ignore_index:
             for j in range(v):

@@ -20,7 +20,8 @@ with the vectorised exp of fast_exp.py: Numba without Intel's SVML calls the sca
 or exp per element, and NumPy's tanh is no faster. Measured on this 2-core machine, one thread,
 float32 (4, 64, 512), forward + backward: NumPy reference 0.48 + 1.98 ms, this kernel
 0.10 + 0.15 ms (each loop over a slice: an index like x[start + i] may be negative to Numba, and
-its wraparound check kept the loops scalar, 3x slower). Other dtypes take the reference (exact in float64). The exact form runs Numba's
+its wraparound check kept the loops scalar, 3x slower). Other dtypes take the reference (exact
+in float64). The exact form runs Numba's
 scalar math.erf (3.6 ms forward at (12, 64, 512) against 5.1 ms for the reference with SciPy).
 """
 
@@ -28,7 +29,7 @@ import math
 
 import numpy as np
 
-from neural_arch.kernels._jit import FASTMATH, njit, prange
+from neural_arch.kernels._jit import FASTMATH, njit
 from neural_arch.kernels.fast_exp import exp_inplace
 
 try:
@@ -137,16 +138,16 @@ def _gelu_tanh_bwd_f32(x, dout, dx):
             e[i] = ds[i] * (sig + np.float32(2.0) * v * sig * (one - sig) * du)
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH)
 def _gelu_erf_fwd(x, out):
-    for i in prange(x.size):
+    for i in range(x.size):
         v = x[i]
         out[i] = 0.5 * v * (1.0 + math.erf(v * INV_SQRT_2))
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH)
 def _gelu_erf_bwd(x, dout, dx):
-    for i in prange(x.size):
+    for i in range(x.size):
         v = x[i]
         cdf = 0.5 * (1.0 + math.erf(v * INV_SQRT_2))
         pdf = INV_SQRT_2PI * math.exp(-0.5 * v * v)

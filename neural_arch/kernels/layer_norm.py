@@ -21,13 +21,14 @@ RMSNorm drops the centring and the bias:
 
 The cache holds the input and the per-row statistics (mean, rstd), never xhat: recomputing it in
 backward costs one multiply per element and saves a full-size array of memory (llm.c does the same).
-The Numba kernels run one row per iteration of a ``prange`` loop and accumulate row statistics in
+The Numba kernels run serially, one row per iteration (see threads.py for why BLAS alone is
+parallel), and accumulate row statistics in
 float64 whatever the input dtype; outputs keep the input dtype.
 """
 
 import numpy as np
 
-from neural_arch.kernels._jit import FASTMATH, njit, prange
+from neural_arch.kernels._jit import FASTMATH, njit
 
 
 def _params(x, weight, bias):
@@ -72,10 +73,10 @@ def layer_norm_backward_reference(dout, cache):
     return dx.astype(x.dtype, copy=False), dweight, dbias
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH)
 def _layer_norm_fwd(x, w, b, eps, out, mean, rstd):
     n, c = x.shape
-    for i in prange(n):
+    for i in range(n):
         s = 0.0                                                # float64 accumulators
         for j in range(c):
             s += x[i, j]
@@ -91,43 +92,35 @@ def _layer_norm_fwd(x, w, b, eps, out, mean, rstd):
         rstd[i] = r
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
-def _norm_bwd(x, w, dout, mean, rstd, centred, dx, dw_part, db_part):
+@njit(cache=True, fastmath=FASTMATH)
+def _norm_bwd(x, w, dout, mean, rstd, centred, dx, dw, db):
     """Shared LayerNorm (centred=True) / RMSNorm (centred=False) backward.
 
-    Rows are split into len(dw_part) chunks; each chunk sums its own dweight / dbias row into
-    dw_part[k], db_part[k] (no two threads write the same memory); the caller adds the chunks.
+    dweight / dbias accumulate in the float64 rows dw, db (C,); the caller casts them.
     """
     n, c = x.shape
-    nchunks = dw_part.shape[0]
-    for k in prange(nchunks):
-        for i in range(k * n // nchunks, (k + 1) * n // nchunks):
-            mu = mean[i] if centred else 0.0
-            r = rstd[i]
-            sg = 0.0                                           # sum of g
-            sgx = 0.0                                          # sum of g * xhat
-            for j in range(c):
-                xhat = (x[i, j] - mu) * r
-                g = dout[i, j] * w[j]
-                sg += g
-                sgx += g * xhat
-                dw_part[k, j] += dout[i, j] * xhat
-                db_part[k, j] += dout[i, j]
-            mg = sg / c if centred else 0.0
-            mgx = sgx / c
-            for j in range(c):
-                xhat = (x[i, j] - mu) * r
-                dx[i, j] = r * (dout[i, j] * w[j] - mg - xhat * mgx)
+    for i in range(n):
+        mu = mean[i] if centred else 0.0
+        r = rstd[i]
+        sg = 0.0                                               # sum of g
+        sgx = 0.0                                              # sum of g * xhat
+        for j in range(c):
+            xhat = (x[i, j] - mu) * r
+            g = dout[i, j] * w[j]
+            sg += g
+            sgx += g * xhat
+            dw[j] += dout[i, j] * xhat
+            db[j] += dout[i, j]
+        mg = sg / c if centred else 0.0
+        mgx = sgx / c
+        for j in range(c):
+            xhat = (x[i, j] - mu) * r
+            dx[i, j] = r * (dout[i, j] * w[j] - mg - xhat * mgx)
 
 
 def _rows(x):
     """View x (..., C) as a contiguous (N, C) matrix."""
     return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-
-
-def _num_chunks(n):
-    """Chunks for the parallel dweight reduction: enough for the threads, few enough to add."""
-    return max(1, min(n, 64))
 
 
 def layer_norm_forward_numba(x, weight, bias, eps=1e-5):
@@ -154,11 +147,11 @@ def layer_norm_backward_numba(dout, cache):
     x2, d2 = _rows(x), _rows(dout.astype(x.dtype, copy=False))
     n, c = x2.shape
     dx = np.empty_like(x2)
-    dw_part = np.zeros((_num_chunks(n), c), dtype=np.float64)
-    db_part = np.zeros((_num_chunks(n), c), dtype=np.float64)
-    _norm_bwd(x2, w, d2, mean.reshape(-1), rstd.reshape(-1), True, dx, dw_part, db_part)
-    dweight = None if weight is None else dw_part.sum(axis=0).astype(x.dtype)
-    dbias = None if bias is None else db_part.sum(axis=0).astype(x.dtype)
+    dw = np.zeros(c, dtype=np.float64)
+    db = np.zeros(c, dtype=np.float64)
+    _norm_bwd(x2, w, d2, mean.reshape(-1), rstd.reshape(-1), True, dx, dw, db)
+    dweight = None if weight is None else dw.astype(x.dtype)
+    dbias = None if bias is None else db.astype(x.dtype)
     return dx.reshape(x.shape), dweight, dbias
 
 
@@ -189,10 +182,10 @@ def rms_norm_backward_reference(dout, cache):
     return dx.astype(x.dtype, copy=False), dweight
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH)
 def _rms_norm_fwd(x, w, eps, out, rstd):
     n, c = x.shape
-    for i in prange(n):
+    for i in range(n):
         ss = 0.0
         for j in range(c):
             ss += x[i, j] * x[i, j]
@@ -224,10 +217,10 @@ def rms_norm_backward_numba(dout, cache):
     x2, d2 = _rows(x), _rows(dout.astype(x.dtype, copy=False))
     n, c = x2.shape
     dx = np.empty_like(x2)
-    dw_part = np.zeros((_num_chunks(n), c), dtype=np.float64)
-    db_part = np.zeros((_num_chunks(n), c), dtype=np.float64)          # unused for RMSNorm
+    dw = np.zeros(c, dtype=np.float64)
+    db = np.zeros(c, dtype=np.float64)                          # unused for RMSNorm
     # With centred=False, xhat = x * rstd and dx = rstd * (g - xhat * mean(g * xhat)), which is
     # the RMSNorm formula above written with xhat.
-    _norm_bwd(x2, w, d2, rstd.reshape(-1), rstd.reshape(-1), False, dx, dw_part, db_part)
-    dweight = None if weight is None else dw_part.sum(axis=0).astype(x.dtype)
+    _norm_bwd(x2, w, d2, rstd.reshape(-1), rstd.reshape(-1), False, dx, dw, db)
+    dweight = None if weight is None else dw.astype(x.dtype)
     return dx.reshape(x.shape), dweight

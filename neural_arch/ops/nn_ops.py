@@ -22,10 +22,9 @@ class EmbeddingFn(Function):
         return weight[indices]
 
     def backward(self, grad):
-        d_weight = np.zeros(self.weight_shape, dtype=grad.dtype)
-        # (N,) rows and (N, D) gradients; add.at sums repeated rows instead of overwriting.
-        np.add.at(d_weight, self.indices.reshape(-1), grad.reshape(-1, self.weight_shape[1]))
-        return d_weight
+        # (N,) rows and (N, D) gradients; repeated rows are summed, not overwritten.
+        return KERNELS["embedding_backward"](grad.reshape(-1, self.weight_shape[1]),
+                                             self.indices.reshape(-1), self.weight_shape[0])
 
 
 class DropoutFn(Function):

@@ -101,7 +101,8 @@ def test_float64_goes_to_the_exact_reference(rng):
     out_r, cache_r = attention_forward_reference(q, k, v, True, mask)
     assert np.array_equal(out, out_r) and len(cache) == 8
     dout = rng.standard_normal(out.shape)
-    for a, b in zip(attention_backward_dense(dout, cache), attention_backward_reference(dout, cache_r)):
+    for a, b in zip(attention_backward_dense(dout, cache),
+                    attention_backward_reference(dout, cache_r)):
         assert np.array_equal(a, b)
 
 

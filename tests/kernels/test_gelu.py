@@ -34,7 +34,8 @@ def test_numba_matches_reference(rng, shape, approximate, dtype):
 
 
 @given(x=st.lists(st.floats(-200, 200), min_size=1, max_size=30),
-       approximate=st.sampled_from(["none", "tanh"]), dtype=st.sampled_from([np.float32, np.float64]))
+       approximate=st.sampled_from(["none", "tanh"]),
+       dtype=st.sampled_from([np.float32, np.float64]))
 @settings()
 def test_random_values(x, approximate, dtype):
     """Far tails included: the float32 tanh kernel clamps its exp there and must still agree."""

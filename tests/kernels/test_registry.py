@@ -12,7 +12,8 @@ from neural_arch.kernels import _jit
 
 NAMES = ["matmul", "attention_forward", "attention_backward", "layer_norm_forward",
          "layer_norm_backward", "rms_norm_forward", "rms_norm_backward", "gelu_forward",
-         "gelu_backward", "cross_entropy_forward", "cross_entropy_backward", "adamw_step"]
+         "gelu_backward", "cross_entropy_forward", "cross_entropy_backward", "adamw_step",
+         "embedding_backward"]
 
 
 def backend_in_subprocess(value):
