@@ -12,6 +12,8 @@ from neural_arch.ops.nn_ops import (CrossEntropyRowsFn, ScaledDotProductAttentio
 from neural_arch.core.tensor import Tensor
 from neural_arch.ops import (dropout, gelu, log_softmax, pad, relu, silu, softmax,  # noqa: F401
                              embedding, sigmoid, tanh)
+# Not PyTorch's: attention from one fused (B, T, 3C) projection in one op (ops/nn_ops.py).
+from neural_arch.ops import qkv_attention  # noqa: F401
 
 _REDUCTIONS = ("mean", "sum", "none")
 

@@ -12,4 +12,4 @@ from neural_arch.ops.linear import linear
 from neural_arch.ops.matmul import matmul
 from neural_arch.ops.nn_ops import (binary_cross_entropy_with_logits_elementwise,
                                     cross_entropy_rows, dropout, embedding, layer_norm,
-                                    rms_norm, scaled_dot_product_attention)
+                                    qkv_attention, rms_norm, scaled_dot_product_attention)

@@ -91,6 +91,51 @@ class ScaledDotProductAttentionFn(Function):
         return KERNELS["attention_backward"](np.ascontiguousarray(grad), self.cache)
 
 
+class QKVAttentionFn(Function):
+    """Multi-head attention straight from a fused projection: qkv (B, T, 3C) -> y (B, T, C).
+
+    The same arithmetic as split(qkv, 3) -> q, k, v (B, T, C) -> heads (B, nh, T, hs) -> the
+    attention kernel -> heads side by side (B, T, C), in one op instead of ten. The kernel reads
+    q, k and v as strided views of qkv (no copies), and backward writes dq, dk, dv into one
+    (B, T, 3C) gradient, where three slices would each build a zero-padded (B, T, 3C) array for
+    the engine to add up.
+    """
+
+    def forward(self, qkv, n_head=1, causal=False, key_padding_mask=None):
+        B, T, C3 = qkv.shape
+        self.shape = (B, T, n_head, C3 // (3 * n_head))
+        heads = qkv.reshape(B, T, 3, n_head, self.shape[3])               # (B, T, 3, nh, hs)
+        q, k, v = (heads[:, :, i].transpose(0, 2, 1, 3) for i in range(3))  # (B, nh, T, hs)
+        out, self.cache = KERNELS["attention_forward"](q, k, v, causal, key_padding_mask, None)
+        return out.transpose(0, 2, 1, 3).reshape(B, T, C3 // 3)           # (B, T, C)
+
+    def backward(self, grad):
+        B, T, nh, hs = self.shape
+        dout = grad.reshape(B, T, nh, hs).transpose(0, 2, 1, 3)            # (B, nh, T, hs)
+        grads = KERNELS["attention_backward"](dout, self.cache)
+        d_qkv = np.empty((B, T, 3, nh, hs), dtype=grads[0].dtype)
+        for i, d in enumerate(grads):                                      # dq, dk, dv
+            d_qkv[:, :, i] = d.transpose(0, 2, 1, 3)
+        return d_qkv.reshape(B, T, 3 * nh * hs)
+
+
+def qkv_attention(qkv, n_head, causal=False, key_padding_mask=None):
+    """Attention of the heads packed in ``qkv`` (B, T, 3C), as [q | k | v] along the last axis
+    with each part's C = n_head * hs split into heads in order (GPT-2's c_attn, ViT's qkv).
+    Returns (B, T, C). ``key_padding_mask``: bool (B, T), True for real tokens."""
+    if qkv.ndim != 3 or qkv.shape[2] % (3 * n_head):
+        raise ValueError(f"qkv_attention: qkv must be (B, T, 3 * n_head * hs) with n_head="
+                         f"{n_head}; got shape {qkv.shape}")
+    mask = None
+    if key_padding_mask is not None:
+        mask = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
+                          else key_padding_mask).astype(bool)
+        if mask.shape != qkv.shape[:2]:
+            raise ValueError(f"qkv_attention: key_padding_mask has shape {mask.shape}, "
+                             f"expected (B, T) = {qkv.shape[:2]}")
+    return QKVAttentionFn.apply(qkv, n_head=n_head, causal=causal, key_padding_mask=mask)
+
+
 def _index_array(indices, name):
     array = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if array.dtype.kind not in "iu":

@@ -73,6 +73,9 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x, cache=None):
         B, T, C = x.shape
+        if cache is None:  # training and scoring: split, heads, attention and merge in one op
+            y = F.qkv_attention(self.c_attn(x), self.n_head, causal=True)  # (B, T, C)
+            return self.resid_dropout(self.c_proj(y))
         hs = C // self.n_head
         q, k, v = ops.split(self.c_attn(x), 3, axis=2)  # 3 × (B, T, C)
         q = q.reshape(B, T, self.n_head, hs).transpose(1, 2)  # (B, nh, T, hs)

@@ -60,12 +60,9 @@ class Attention(nn.Module):
         self.proj_drop = nn.Dropout(dropout, rng=rng)
 
     def forward(self, x):
-        B, T, D = x.shape
-        qkv = self.qkv(x).reshape(B, T, 3, self.num_heads, D // self.num_heads)  # (B,T,3,nh,hs)
-        qkv = qkv.permute(2, 0, 3, 1, 4)                                 # (3, B, nh, T, hs)
-        q, k, v = qkv[0], qkv[1], qkv[2]                                 # (B, nh, T, hs) each
-        y = F.scaled_dot_product_attention(q, k, v, causal=self.causal)  # (B, nh, T, hs)
-        y = y.transpose(1, 2).reshape(B, T, D)                           # (B, T, D)
+        # qkv (B, T, 3D) holds [q | k | v], each D = num_heads * hs: split into heads, attend,
+        # put the heads side by side again, in one op (F.qkv_attention).
+        y = F.qkv_attention(self.qkv(x), self.num_heads, causal=self.causal)  # (B, T, D)
         return self.proj_drop(self.proj(y))
 
 
