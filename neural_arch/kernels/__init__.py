@@ -31,7 +31,7 @@ import contextlib
 import os
 import warnings
 
-from neural_arch.kernels import _jit
+from neural_arch.kernels import _jit, allocator
 from neural_arch.kernels.adamw import adamw_step_numba, adamw_step_reference
 from neural_arch.kernels.attention import (
     attention_backward_reference,
@@ -62,6 +62,11 @@ from neural_arch.kernels.layer_norm import (
     rms_norm_forward_reference,
 )
 from neural_arch.kernels.matmul import matmul_numba, matmul_reference
+
+# Freed arrays stay in the process for the next step (allocator.py); NEURAL_ARCH_KEEP_FREED_MEMORY=0
+# keeps glibc's defaults.
+if os.environ.get("NEURAL_ARCH_KEEP_FREED_MEMORY", "1") != "0":
+    allocator.keep_freed_memory()
 
 ENV_VAR = "NEURAL_ARCH_KERNELS"
 BACKENDS = ("numpy", "numba")
