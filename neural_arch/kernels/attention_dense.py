@@ -88,7 +88,10 @@ def _softmax_grad_rows(p, dp, scale):
 
 def _blocks(tq, tk, causal):
     """(i0, i1, kend) per block of query rows; with causal, keys past the block's last row are
-    never visible, so the products stop at kend (about half the work for a square mask)."""
+    never visible, so the products stop at kend (about half the work for a square mask).
+    Without causal, blocks would save nothing: one block of every row."""
+    if not causal:
+        return [(0, tq, tk)]
     offset = tk - tq
     blocks = []
     for i0 in range(0, tq, BLOCK_ROWS):
