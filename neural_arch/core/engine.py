@@ -63,6 +63,9 @@ def backward(root, grad=None, retain_graph=False):
         raise RuntimeError("backward: this tensor does not require grad and has no graph")
     counts = _reachable_consumer_counts(root)
     grads = {id(root): _seed_gradient(root, grad)}
+    # Keys whose gradient array was made for them alone (see below): a leaf may keep that array
+    # as its .grad instead of a copy (one copy of every weight's gradient per step saved).
+    fresh = set()
     ready = [root]
     while ready:
         node = ready.pop()
@@ -70,7 +73,8 @@ def backward(root, grad=None, retain_graph=False):
         fn = node._ctx
         if fn is None:  # a leaf: accumulate into .grad
             if node.grad is None:
-                node.grad = GradArray.of(g, node.dtype)
+                owned = id(node) in fresh and g.dtype == node.dtype
+                node.grad = g.view(GradArray) if owned else GradArray.of(g, node.dtype)
             else:
                 node.grad += g
             continue
@@ -95,7 +99,18 @@ def backward(root, grad=None, retain_graph=False):
             if pg.dtype != parent.dtype:
                 pg = pg.astype(parent.dtype)
             # A new array, never in place: backward may hand the same array to several inputs.
-            grads[key] = pg if key not in grads else grads[key] + pg
+            if key in grads:
+                grads[key] = grads[key] + pg
+                fresh.add(key)
+            else:
+                grads[key] = pg
+                # Made by this backward for this input only: not the incoming gradient, not a
+                # view of another array, not handed to a second input as well.
+                if (pg.base is None and pg is not g
+                        and sum(other is pg for other in input_grads) == 1):
+                    fresh.add(key)
+                else:
+                    fresh.discard(key)
             counts[key] -= 1
             if counts[key] == 0:
                 ready.append(parent)

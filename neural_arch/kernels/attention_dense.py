@@ -139,14 +139,21 @@ def attention_backward_dense(dout, cache):
     tk = k.shape[2]
     dout = np.asarray(dout, dtype=np.float32)
     dq = np.empty(q.shape, dtype=np.float32)
-    dk = np.zeros(k.shape, dtype=np.float32)
-    dv = np.zeros(v.shape, dtype=np.float32)
+    dk = np.empty(k.shape, dtype=np.float32)
+    dv = np.empty(v.shape, dtype=np.float32)
+    done = 0                                                  # keys [0, done) hold a sum already
     for (i0, i1, kend), p in zip(_blocks(tq, tk, causal), probs):
         d_blk = dout[:, :, i0:i1]                             # (B, H, rows, D)
-        dv[:, :, :kend] += np.matmul(p.swapaxes(-1, -2), d_blk)
+        part_v = np.matmul(p.swapaxes(-1, -2), d_blk)         # (B, H, kend, D)
         ds = np.matmul(d_blk, v[:, :, :kend].swapaxes(-1, -2))          # dP, (B, H, rows, kend)
         _softmax_grad_rows(p.reshape(batch * heads, i1 - i0, kend),
                            ds.reshape(batch * heads, i1 - i0, kend), np.float32(scale))
         dq[:, :, i0:i1] = np.matmul(ds, k[:, :, :kend])       # ds is now dS * scale
-        dk[:, :, :kend] += np.matmul(ds.swapaxes(-1, -2), q[:, :, i0:i1])
+        part_k = np.matmul(ds.swapaxes(-1, -2), q[:, :, i0:i1])         # (B, H, kend, D)
+        for grad, part in ((dk, part_k), (dv, part_v)):       # kend only grows block to block
+            grad[:, :, :done] += part[:, :, :done]
+            grad[:, :, done:kend] = part[:, :, done:kend]
+        done = max(done, kend)
+    dk[:, :, done:] = 0.0                                     # keys no query could see
+    dv[:, :, done:] = 0.0
     return dq, dk, dv
