@@ -10,6 +10,7 @@ these markers (the rest of each README is left as it is):
     README.md:             <!-- bench:summary -->  ...  <!-- /bench:summary -->
     benchmarks/README.md:  <!-- bench:full -->     ...  <!-- /bench:full -->
                            <!-- bench:targets -->  ...  <!-- /bench:targets -->
+                           <!-- bench:shakespeare -->  ...  <!-- /bench:shakespeare -->
 """
 
 import glob
@@ -117,6 +118,29 @@ def target_lines(run):
     return out
 
 
+def shakespeare_text(result):
+    """The loss curves of both sides and their wall times, from shakespeare_char.json."""
+    res = result["results"]
+    lines = ["| iteration | train loss neural_arch | val loss neural_arch | val loss PyTorch |",
+             "|---:|---:|---:|---:|"]
+    torch_curve = {p["iter"]: p for p in res["torch"]["curve"]} if "torch" in res else {}
+    for p in res["neural_arch"]["curve"]:
+        pt = torch_curve.get(p["iter"])
+        lines.append(f"| {p['iter']} | {p['train']:.4f} | {p['val']:.4f} | "
+                     + (f"{pt['val']:.4f} |" if pt else "– |"))
+    lines += ["", "| | final val loss | wall time (incl. eval) | training only |",
+              "|---|---:|---:|---:|"]
+    for name, label in (("neural_arch", "neural_arch"), ("torch", "PyTorch 2.13 eager")):
+        if name in res:
+            r = res[name]
+            lines.append(f"| {label} | {r['final_val']:.4f} | {r['wall_s']:.0f} s | "
+                         f"{r['train_s']:.0f} s |")
+    if "time_ratio" in result:
+        lines += ["", f"Time ratio neural_arch / PyTorch: **{result['time_ratio']:.2f}** "
+                      f"({result['threads']} thread(s) each, one after the other in one process)."]
+    return "\n".join(lines)
+
+
 def summary_table(run):
     lines = ["| case | threads | neural_arch ms | PyTorch ms | ratio | peak RSS na / pt MB |",
              "|---|---:|---:|---:|---:|---:|"]
@@ -168,6 +192,9 @@ def main(argv=None):
     replace_block(BENCH_README, "targets",
                   "| target | measured | met |\n|---|---|---|\n"
                   + "\n".join(f"| {t} | {m} | {'yes' if ok else 'NO'} |" for t, m, ok in targets))
+    shakespeare = _load("shakespeare_char.json")
+    if shakespeare:
+        replace_block(BENCH_README, "shakespeare", shakespeare_text(shakespeare))
     print(f"{ROOT_README} and {BENCH_README} updated from {path}: {met} of {len(targets)} "
           "targets met")
 
