@@ -177,8 +177,8 @@ def main(argv=None):
     targets = target_lines(run)
     met = sum(ok for _, _, ok in targets)
     replace_block(ROOT_README, "summary",
-                  f"Measured by `python -m benchmarks` on {run['date']} ({name}); {env.split(';')[0]}."
-                  f" Ratio = neural_arch / PyTorch, below 1 is faster; medians of interleaved "
+                  f"Measured by `python -m benchmarks` on {run['date']} ({name}); "
+                  f"{env.split(';')[0]}. Ratio = neural_arch / PyTorch, below 1 is faster; medians of interleaved "
                   f"steps, each side in its own process.\n\n" + summary_table(run)
                   + f"\n\nTargets met: {met} of {len(targets)} (list: `benchmarks/README.md`).")
     cases = {c.name: c for c in all_cases()}

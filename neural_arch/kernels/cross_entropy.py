@@ -13,11 +13,15 @@ Backward, given the upstream gradient dloss (N,):
 The cache keeps the logits, targets and the per-row lse (N,), never the (N, V) softmax: backward
 rebuilds it once from lse, so peak memory is one (N, V) array (the gradient) rather than two.
 Subtracting the row maximum keeps exp() in range, so logits of +-1e4 give finite losses.
+
+float32 rows take their exp from fast_exp.py (vectorised; the scalar libm exp made this kernel
+slower than NumPy over GPT-2's 50,257 classes); float64 keeps the exact np.exp.
 """
 
 import numpy as np
 
 from neural_arch.kernels._jit import FASTMATH, njit
+from neural_arch.kernels.fast_exp import exp_inplace
 
 
 def _check_targets(logits, targets, ignore_index):
@@ -94,6 +98,51 @@ def _ce_bwd(logits, targets, ignore_index, lse, dlosses, dlogits):
         dlogits[i, t] -= g
 
 
+@njit(cache=True, fastmath=True)
+def _ce_fwd_f32(logits, targets, ignore_index, losses, lse):
+    """_ce_fwd for float32 logits, with the vectorised exp. (fastmath=True: finite logits.)"""
+    n, v = logits.shape
+    e = np.empty(v, dtype=np.float32)                                  # z - m, then exp
+    bits = np.empty(v, dtype=np.int32)
+    for i in range(n):
+        row = logits[i]
+        m = row[0]
+        for j in range(1, v):
+            m = max(m, row[j])
+        for j in range(v):
+            e[j] = row[j] - m
+        exp_inplace(e, bits)
+        s = np.float32(0.0)
+        for j in range(v):
+            s += e[j]
+        lse_i = m + np.log(s)
+        lse[i] = lse_i
+        t = targets[i]
+        losses[i] = 0.0 if t == ignore_index else lse_i - row[t]
+
+
+@njit(cache=True, fastmath=True)
+def _ce_bwd_f32(logits, targets, ignore_index, lse, dlosses, dlogits):
+    """_ce_bwd for float32 logits: each gradient row is exp(z - lse) * g, built in place."""
+    n, v = logits.shape
+    bits = np.empty(v, dtype=np.int32)
+    for i in range(n):
+        out = dlogits[i]
+        t = targets[i]
+        if t == ignore_index:
+            out[:] = 0.0
+            continue
+        row = logits[i]
+        li = lse[i]
+        for j in range(v):
+            out[j] = row[j] - li
+        exp_inplace(out, bits)
+        g = dlosses[i]
+        for j in range(v):
+            out[j] *= g
+        out[t] -= g
+
+
 def cross_entropy_forward_numba(logits, targets, ignore_index=-100):
     """Per-row cross-entropy. logits: (N, V) float; targets: (N,) int.
 
@@ -106,7 +155,8 @@ def cross_entropy_forward_numba(logits, targets, ignore_index=-100):
     losses = np.empty(n, dtype=logits.dtype)
     lse = np.empty(n, dtype=logits.dtype)
     if logits.shape[1] > 0:
-        _ce_fwd(logits_c, targets, int(ignore_index), losses, lse)
+        forward = _ce_fwd_f32 if logits.dtype == np.float32 else _ce_fwd
+        forward(logits_c, targets, int(ignore_index), losses, lse)
     return losses, (logits_c, targets, lse, ignore_index)
 
 
@@ -115,5 +165,6 @@ def cross_entropy_backward_numba(dlosses, cache):
     logits, targets, lse, ignore_index = cache
     dlogits = np.empty_like(logits)
     d = np.ascontiguousarray(dlosses, dtype=logits.dtype).reshape(-1)
-    _ce_bwd(logits, targets, int(ignore_index), lse, d, dlogits)
+    backward = _ce_bwd_f32 if logits.dtype == np.float32 else _ce_bwd
+    backward(logits, targets, int(ignore_index), lse, d, dlogits)
     return dlogits
