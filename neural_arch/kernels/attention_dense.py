@@ -107,53 +107,61 @@ def attention_forward_dense(q, k, v, causal=False, key_padding_mask=None, scale=
     q, k, v, key_padding_mask, scale = check_attention_inputs(q, k, v, key_padding_mask, scale)
     batch, heads, tq, dim = q.shape
     tk = k.shape[2]
-    if q.dtype != np.float32:
+    if q.dtype != np.float32 or tq == 0 or tk == 0:          # (empty inputs: nothing to time)
         return attention_forward_reference(q, k, v, causal, key_padding_mask, scale)
     if batch * heads * tq * tk * 4 > DENSE_MAX_BYTES:
         return attention_forward_numba(q, k, v, causal, key_padding_mask, scale)
     bias = np.zeros((batch, tk), dtype=np.float32)
     if key_padding_mask is not None:
         bias[~key_padding_mask] = MASKED
-    out = np.empty(q.shape, dtype=np.float32)                 # (B, H, Tq, D)
-    lse = np.empty((batch, heads, tq), dtype=np.float32)
-    probs = []
+    outs, lses, probs = [], [], []
     for i0, i1, kend in _blocks(tq, tk, causal):
         s = np.matmul(q[:, :, i0:i1], k[:, :, :kend].swapaxes(-1, -2))   # (B, H, rows, kend)
         block_lse = np.empty((batch * heads, i1 - i0), dtype=np.float32)
         _softmax_rows(s.reshape(batch * heads, i1 - i0, kend), bias[:, :kend], i0, causal,
                       tk - tq, np.float32(scale), block_lse)             # s is now P
-        out[:, :, i0:i1] = np.matmul(s, v[:, :, :kend])
-        lse[:, :, i0:i1] = block_lse.reshape(batch, heads, i1 - i0)
+        outs.append(np.matmul(s, v[:, :, :kend]))                       # (B, H, rows, D)
+        lses.append(block_lse.reshape(batch, heads, i1 - i0))
         probs.append(s)
+    out = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)   # (B, H, Tq, D)
+    lse = lses[0] if len(lses) == 1 else np.concatenate(lses, axis=2)   # (B, H, Tq)
     return out, (q, k, v, out, lse, causal, key_padding_mask, scale, probs)
+
+
+def _block_grads(q, k, v, dout, p, i0, i1, kend, scale):
+    """One block of query rows: (dq rows, dk and dv contributions to keys :kend)."""
+    batch, heads = q.shape[:2]
+    d_blk = dout[:, :, i0:i1]                                 # (B, H, rows, D)
+    dv_part = np.matmul(p.swapaxes(-1, -2), d_blk)            # (B, H, kend, D)
+    ds = np.matmul(d_blk, v[:, :, :kend].swapaxes(-1, -2))    # dP, (B, H, rows, kend)
+    _softmax_grad_rows(p.reshape(batch * heads, i1 - i0, kend),
+                       ds.reshape(batch * heads, i1 - i0, kend), np.float32(scale))
+    dq_blk = np.matmul(ds, k[:, :, :kend])                    # ds is now dS * scale
+    dk_part = np.matmul(ds.swapaxes(-1, -2), q[:, :, i0:i1])  # (B, H, kend, D)
+    return dq_blk, dk_part, dv_part
 
 
 def attention_backward_dense(dout, cache):
     """-> (dq, dk, dv). A cache without P (from another backend) goes to that backend's kernel."""
     if len(cache) == 8:
-        if cache[0].dtype != np.float32:
+        q, k = cache[0], cache[1]
+        if q.dtype != np.float32 or q.size == 0 or k.size == 0:
             return attention_backward_reference(dout, cache)
         return attention_backward_numba(dout, cache)
     q, k, v, out, lse, causal, key_padding_mask, scale, probs = cache
     batch, heads, tq, dim = q.shape
     tk = k.shape[2]
     dout = np.asarray(dout, dtype=np.float32)
-    dq = np.empty(q.shape, dtype=np.float32)
-    dk = np.empty(k.shape, dtype=np.float32)
-    dv = np.empty(v.shape, dtype=np.float32)
-    done = 0                                                  # keys [0, done) hold a sum already
-    for (i0, i1, kend), p in zip(_blocks(tq, tk, causal), probs):
-        d_blk = dout[:, :, i0:i1]                             # (B, H, rows, D)
-        part_v = np.matmul(p.swapaxes(-1, -2), d_blk)         # (B, H, kend, D)
-        ds = np.matmul(d_blk, v[:, :, :kend].swapaxes(-1, -2))          # dP, (B, H, rows, kend)
-        _softmax_grad_rows(p.reshape(batch * heads, i1 - i0, kend),
-                           ds.reshape(batch * heads, i1 - i0, kend), np.float32(scale))
-        dq[:, :, i0:i1] = np.matmul(ds, k[:, :, :kend])       # ds is now dS * scale
-        part_k = np.matmul(ds.swapaxes(-1, -2), q[:, :, i0:i1])         # (B, H, kend, D)
-        for grad, part in ((dk, part_k), (dv, part_v)):       # kend only grows block to block
-            grad[:, :, :done] += part[:, :, :done]
-            grad[:, :, done:kend] = part[:, :, done:kend]
-        done = max(done, kend)
-    dk[:, :, done:] = 0.0                                     # keys no query could see
-    dv[:, :, done:] = 0.0
+    blocks = _blocks(tq, tk, causal)
+    parts = [_block_grads(q, k, v, dout, p, i0, i1, kend, scale)
+             for (i0, i1, kend), p in zip(blocks, probs)]
+    dq = np.concatenate([dq_blk for dq_blk, _, _ in parts], axis=2) if len(parts) > 1 \
+        else parts[0][0]                                      # (B, H, Tq, D)
+    if len(parts) == 1 and blocks[0][2] == tk:                # one block: its parts are the sums
+        return dq, parts[0][1], parts[0][2]
+    dk = np.zeros(k.shape, dtype=np.float32)
+    dv = np.zeros(v.shape, dtype=np.float32)
+    for (_, _, kend), (_, dk_part, dv_part) in zip(blocks, parts):
+        dk[:, :, :kend] += dk_part
+        dv[:, :, :kend] += dv_part
     return dq, dk, dv
