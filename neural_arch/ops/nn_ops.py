@@ -119,6 +119,18 @@ class QKVAttentionFn(Function):
         return d_qkv.reshape(B, T, 3 * nh * hs)
 
 
+def _padding_mask(key_padding_mask, expected, name):
+    """The key padding mask as a bool array of shape ``expected`` (B, Tk), or None."""
+    if key_padding_mask is None:
+        return None
+    mask = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
+                      else key_padding_mask).astype(bool)
+    if mask.shape != expected:
+        raise ValueError(f"{name}: key_padding_mask has shape {mask.shape}, expected (B, Tk) = "
+                         f"{expected}")
+    return mask
+
+
 def qkv_attention(qkv, n_head, causal=False, key_padding_mask=None):
     """Attention of the heads packed in ``qkv`` (B, T, 3C), as [q | k | v] along the last axis
     with each part's C = n_head * hs split into heads in order (GPT-2's c_attn, ViT's qkv).
@@ -126,13 +138,7 @@ def qkv_attention(qkv, n_head, causal=False, key_padding_mask=None):
     if qkv.ndim != 3 or qkv.shape[2] % (3 * n_head):
         raise ValueError(f"qkv_attention: qkv must be (B, T, 3 * n_head * hs) with n_head="
                          f"{n_head}; got shape {qkv.shape}")
-    mask = None
-    if key_padding_mask is not None:
-        mask = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
-                          else key_padding_mask).astype(bool)
-        if mask.shape != qkv.shape[:2]:
-            raise ValueError(f"qkv_attention: key_padding_mask has shape {mask.shape}, "
-                             f"expected (B, T) = {qkv.shape[:2]}")
+    mask = _padding_mask(key_padding_mask, qkv.shape[:2], "qkv_attention")
     return QKVAttentionFn.apply(qkv, n_head=n_head, causal=causal, key_padding_mask=mask)
 
 
@@ -211,14 +217,8 @@ def check_attention_inputs(q, k, v, key_padding_mask=None):
     if k.shape != v.shape or q.shape[:2] != k.shape[:2] or q.shape[3] != k.shape[3]:
         raise ValueError(f"scaled_dot_product_attention: incompatible shapes q {q.shape}, "
                          f"k {k.shape}, v {v.shape}")
-    mask = None
-    if key_padding_mask is not None:
-        mask = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
-                          else key_padding_mask).astype(bool)
-        if mask.shape != (k.shape[0], k.shape[2]):
-            raise ValueError(f"scaled_dot_product_attention: key_padding_mask has shape "
-                             f"{mask.shape}, expected (B, Tk) = {(k.shape[0], k.shape[2])}")
-    return mask
+    return _padding_mask(key_padding_mask, (k.shape[0], k.shape[2]),
+                         "scaled_dot_product_attention")
 
 
 class BCEWithLogitsFn(Function):
