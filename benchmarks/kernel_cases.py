@@ -154,7 +154,8 @@ MODEL_SHAPES = [("gpt2-seed", 4, 64, 128, 4, 200, "tanh", True),
 
 
 def model_shape_cases(K, torch, rng):
-    """The registry's Numba kernels against their NumPy references at the models' own shapes."""
+    """The registry's Numba kernels against their NumPy references (and PyTorch, when it is
+    installed) at the models' own shapes."""
     import numpy as np
 
     def randn(*shape):
@@ -174,15 +175,19 @@ def model_shape_cases(K, torch, rng):
         h = randn(n, 4 * c)
         q, k, v, dq = (randn(b, heads, t, c // heads) for _ in range(4))
         logits, targets = randn(n, vocab), rng.integers(0, vocab, n)
+        dx, dh = randn(n, c), randn(n, 4 * c)
         pairs = {
-            "attention": ((q, k, v, causal), dq, "attention_forward", "attention_backward"),
-            "layer_norm": ((x, w, bias), randn(n, c), "layer_norm_forward",
-                           "layer_norm_backward"),
-            f"gelu({gelu})": ((h, gelu), randn(n, 4 * c), "gelu_forward", "gelu_backward"),
+            "attention": ((q, k, v, causal), dq, "attention_forward", "attention_backward",
+                          lambda: _torch_attention(torch, q, k, v, dq, causal)),
+            "layer_norm": ((x, w, bias), dx, "layer_norm_forward", "layer_norm_backward",
+                           lambda: _torch_rowwise(torch, "layer_norm", x, w, bias, dx)),
+            f"gelu({gelu})": ((h, gelu), dh, "gelu_forward", "gelu_backward",
+                              lambda: _torch_rowwise(torch, "gelu", h, w, bias, dh, gelu)),
             "cross_entropy": ((logits, targets), np.full(n, 1.0 / n, np.float32),
-                              "cross_entropy_forward", "cross_entropy_backward"),
+                              "cross_entropy_forward", "cross_entropy_backward",
+                              lambda: _torch_ce(torch, logits, targets)),
         }
-        for kernel, (args, dout, fname, bname) in pairs.items():
+        for kernel, (args, dout, fname, bname, make_torch) in pairs.items():
             ref = fwd_bwd(K.get_kernel(fname, "numpy"), K.get_kernel(bname, "numpy"), args, dout)
             fast = fwd_bwd(K.get_kernel(fname, "numba"), K.get_kernel(bname, "numba"), args,
                            dout)
@@ -190,7 +195,8 @@ def model_shape_cases(K, torch, rng):
                 fast = fwd_bwd(K.get_kernel("gelu_tanh_forward", "numba"),
                                K.get_kernel("gelu_tanh_backward", "numba"), args, dout)
             cases[f"model shapes {name}: {kernel} {args[0].shape}"] = dict(
-                engines={"numba": fast, "numpy": ref}, torch=None,
+                engines={"numba": fast, "numpy": ref},
+                torch=None if torch is None else make_torch(),
                 check=lambda r=ref, f=fast: all(close(p, s) for p, s in zip(r(), f())))
         idx, g = rng.integers(0, vocab, n), randn(n, c)
         emb = {e: (lambda e=e: K.get_kernel("embedding_backward", e)(g, idx, vocab))
@@ -205,23 +211,23 @@ def _torch_matmul(torch, a, b):
     return lambda: torch.matmul(ta, tb)
 
 
-def _torch_attention(torch, q, k, v, do):
+def _torch_attention(torch, q, k, v, do, causal=True):
     tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
     tdo = torch.from_numpy(do)
 
     def run():
-        out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True)
+        out = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
         torch.autograd.grad(out, (tq, tk, tv), tdo)
     return run
 
 
-def _torch_rowwise(torch, name, x, w, b, dx):
+def _torch_rowwise(torch, name, x, w, b, dx, approximate="tanh"):
     F = torch.nn.functional
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     tdx = torch.from_numpy(dx)
     fwd = {"layer_norm": lambda: F.layer_norm(tx, (x.shape[-1],), tw, tb, 1e-5),
            "rms_norm": lambda: F.rms_norm(tx, (x.shape[-1],), tw, 1e-6),
-           "gelu": lambda: F.gelu(tx, approximate="tanh")}[name]
+           "gelu": lambda: F.gelu(tx, approximate=approximate)}[name]
     inputs = {"layer_norm": (tx, tw, tb), "rms_norm": (tx, tw), "gelu": (tx,)}[name]
 
     def run():
