@@ -1,0 +1,64 @@
+"""publish.py: the README blocks are rewritten from the results files, and each target is judged
+from the measured figure (a ratio just under its limit passes, one just over fails)."""
+
+import json
+
+import pytest
+
+from benchmarks import publish
+
+
+def fake_run(ratio_seed, ratio_small):
+    def side(ms):
+        return {"median_ms": ms, "min_ms": ms, "max_ms": ms, "cpu_median_ms": ms,
+                "items_per_s": 1.0, "gflops": 1.0, "pct_sgemm": 1.0}
+
+    def case(name, ratio, rss=None):
+        row = {"neural_arch": side(10.0 * ratio), "torch": side(10.0), "ratio": ratio,
+               "cpu_ratio": ratio, "neural_arch+torch": side(11.0),
+               "with_torch_slowdown": 1.1 / ratio}
+        return {"case": name, "figures": {"1": row}, "peak_rss_mb": rss or {}}
+    return {"date": "2026-12-02", "machine": {"cpu": "CPU", "logical_cpus": 2, "python": "3",
+                                              "numpy": "2", "numba": "0", "torch": "2",
+                                              "packages": ["numpy==2"]},
+            "sgemm_gflops": {"1": 90.0}, "quiet_before": {"loadavg_1min": 0.1},
+            "environment_note": "a fresh venv",
+            "cases": [case("gpt2-seed-train", ratio_seed),
+                      case("gpt2-small-train", ratio_small,
+                           {"neural_arch": 700.0, "torch": 900.0})]}
+
+
+@pytest.fixture
+def readmes(tmp_path, monkeypatch):
+    root = tmp_path / "README.md"
+    bench = tmp_path / "BENCH.md"
+    root.write_text("top\n<!-- bench:summary -->\nold\n<!-- /bench:summary -->\nbottom\n")
+    bench.write_text("<!-- bench:full -->\nold\n<!-- /bench:full -->\n"
+                     "<!-- bench:targets -->\nold\n<!-- /bench:targets -->\n")
+    monkeypatch.setattr(publish, "ROOT_README", str(root))
+    monkeypatch.setattr(publish, "BENCH_README", str(bench))
+    monkeypatch.setattr(publish, "RESULTS", str(tmp_path))    # no kernels / shakespeare files
+    return root, bench
+
+
+def test_blocks_rewritten_and_targets_judged(tmp_path, readmes):
+    root, bench = readmes
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps(fake_run(0.79, 0.97)))
+    publish.main([str(run)])
+    top = root.read_text()
+    assert top.startswith("top\n") and top.endswith("bottom\n") and "old" not in top
+    assert "| gpt2-seed-train | 1 | 7.9 | 10.0 | 0.79 |" in top and "a fresh venv" in top
+    targets = bench.read_text()
+    assert "| gpt2-seed-train, 1 thread(s): ratio ≤ 0.8 | 0.79 | yes |" in targets
+    assert "| gpt2-small-train, 1 thread(s): ratio ≤ 0.95 | 0.97 | NO |" in targets
+    assert "| gpt2-small-train peak RSS ≤ PyTorch's | 700 / 900 MB | yes |" in targets
+
+
+def test_a_readme_without_its_markers_is_an_error(tmp_path, readmes):
+    root, _ = readmes
+    root.write_text("no markers here\n")
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps(fake_run(0.5, 0.5)))
+    with pytest.raises(SystemExit, match="no <!-- bench:summary -->"):
+        publish.main([str(run)])
