@@ -191,9 +191,6 @@ def model_shape_cases(K, torch, rng):
             ref = fwd_bwd(K.get_kernel(fname, "numpy"), K.get_kernel(bname, "numpy"), args, dout)
             fast = fwd_bwd(K.get_kernel(fname, "numba"), K.get_kernel(bname, "numba"), args,
                            dout)
-            if fname == "gelu_forward" and gelu == "tanh":   # the registry's tanh entries
-                fast = fwd_bwd(K.get_kernel("gelu_tanh_forward", "numba"),
-                               K.get_kernel("gelu_tanh_backward", "numba"), args, dout)
             cases[f"model shapes {name}: {kernel} {args[0].shape}"] = dict(
                 engines={"numba": fast, "numpy": ref},
                 torch=None if torch is None else make_torch(),

@@ -86,8 +86,6 @@ _TABLE = {
     "rms_norm_backward": {"numpy": rms_norm_backward_reference, "numba": rms_norm_backward_numba},
     "gelu_forward": {"numpy": gelu_forward_reference, "numba": gelu_forward_numba},
     "gelu_backward": {"numpy": gelu_backward_reference, "numba": gelu_backward_numba},
-    "gelu_tanh_forward": {"numpy": gelu_forward_reference, "numba": gelu_forward_numba},
-    "gelu_tanh_backward": {"numpy": gelu_backward_reference, "numba": gelu_backward_numba},
     "cross_entropy_forward": {"numpy": cross_entropy_forward_reference,
                               "numba": cross_entropy_forward_numba},
     "cross_entropy_backward": {"numpy": cross_entropy_backward_reference,
@@ -197,14 +195,12 @@ def rms_norm_backward(dout, cache):
 
 def gelu_forward(x, approximate="none"):
     """GELU, approximate "none" (erf) or "tanh" -> (out, cache); see gelu.py."""
-    name = "gelu_tanh_forward" if approximate == "tanh" else "gelu_forward"
-    return KERNELS[name](x, approximate)
+    return KERNELS["gelu_forward"](x, approximate)
 
 
 def gelu_backward(dout, cache):
     """-> dx; see gelu.py."""
-    name = "gelu_tanh_backward" if cache[1] == "tanh" else "gelu_backward"
-    return KERNELS[name](dout, cache)
+    return KERNELS["gelu_backward"](dout, cache)
 
 
 def cross_entropy_forward(logits, targets, ignore_index=-100):

@@ -71,15 +71,10 @@ def single_threaded_blas():
 
     Kernels that call np.dot inside a prange loop already run one tile per thread; if BLAS also
     spawned threads for each tile, the two thread pools would fight (measured: 100x slower with
-    OpenBLAS). Uses threadpoolctl when installed; otherwise does nothing, and the tiles stay small
-    enough that OpenBLAS keeps them on one thread by itself for head sizes up to 64.
+    OpenBLAS).
     """
     global _blas_controller
-    try:
-        import threadpoolctl
-    except ImportError:
-        import contextlib
-        return contextlib.nullcontext()
+    import threadpoolctl
     if _blas_controller is None:
         try:  # the BLAS Numba calls into is SciPy's; load it so the controller can see it
             import scipy.linalg.cython_blas  # noqa: F401

@@ -96,7 +96,7 @@ def _blocks(tq, tk, causal):
     blocks = []
     for i0 in range(0, tq, BLOCK_ROWS):
         i1 = min(tq, i0 + BLOCK_ROWS)
-        kend = min(tk, max(0, i1 + offset)) if causal else tk
+        kend = min(tk, max(0, i1 + offset))
         blocks.append((i0, i1, kend))
     return blocks
 

@@ -101,7 +101,7 @@ def package_version(name):
 def kernel_sources_hash():
     """sha256 of every .py file in this folder. Numba checks only the kernel's own file, but a
     kernel also bakes in what it imports from its neighbours (FASTMATH from _jit.py, the jitted
-    ``exp_into`` of fast_exp.py); a change to any of them must not serve old code."""
+    ``exp_inplace`` of fast_exp.py); a change to any of them must not serve old code."""
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode("utf-8"))

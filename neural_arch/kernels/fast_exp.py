@@ -31,7 +31,7 @@ EXP_MAX = 88.0
 
 
 def exp_reference(x):
-    """exp(x) elementwise (float32 in, float32 out): what ``exp_into`` must match."""
+    """exp(x) elementwise (float32 in, float32 out): what ``exp_inplace`` must match."""
     return np.exp(x)
 
 

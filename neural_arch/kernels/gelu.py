@@ -103,17 +103,24 @@ CHUNK = 2048   # elements per pass of the float32 tanh kernels: the scratch stay
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def _exp_minus_2u_f32(xs, e, bits):
+    """For float32 slices: e <- exp(-2u), u = sqrt(2/pi) (x + 0.044715 x^3); sigmoid(2u) is then
+    1 / (1 + e)."""
+    minus_2c = np.float32(-2.0 * SQRT_2_OVER_PI)
+    coef = np.float32(TANH_COEF)
+    for i in range(xs.shape[0]):
+        e[i] = minus_2c * (xs[i] + coef * xs[i] * xs[i] * xs[i])
+    exp_inplace(e, bits)
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def _gelu_tanh_fwd_f32(x, out):
     """out = x * sigmoid(2u) = 0.5 x (1 + tanh(u)) for 1-D float32 x, exp vectorised."""
     bits = np.empty(CHUNK, dtype=np.int32)                     # exp_inplace's scratch
-    minus_2c = np.float32(-2.0 * SQRT_2_OVER_PI)
-    coef = np.float32(TANH_COEF)
     for start in range(0, x.shape[0], CHUNK):
         xs = x[start:start + CHUNK]
-        e = out[start:start + CHUNK]                           # -2u, then exp(-2u), then y
-        for i in range(xs.shape[0]):
-            e[i] = minus_2c * (xs[i] + coef * xs[i] * xs[i] * xs[i])
-        exp_inplace(e, bits)
+        e = out[start:start + CHUNK]                           # exp(-2u), then y
+        _exp_minus_2u_f32(xs, e, bits)
         for i in range(xs.shape[0]):
             e[i] = xs[i] / (np.float32(1.0) + e[i])
 
@@ -129,9 +136,7 @@ def _gelu_tanh_bwd_f32(x, dout, dx):
         xs = x[start:start + CHUNK]
         ds = dout[start:start + CHUNK]
         e = dx[start:start + CHUNK]                            # exp(-2u), then dx
-        for i in range(xs.shape[0]):
-            e[i] = np.float32(-2.0) * c * (xs[i] + coef * xs[i] * xs[i] * xs[i])
-        exp_inplace(e, bits)
+        _exp_minus_2u_f32(xs, e, bits)
         for i in range(xs.shape[0]):
             v = xs[i]
             sig = one / (one + e[i])

@@ -22,8 +22,8 @@ RMSNorm drops the centring and the bias:
 The cache holds the input and the per-row statistics (mean, rstd), never xhat: recomputing it in
 backward costs one multiply per element and saves a full-size array of memory (llm.c does the same).
 The Numba kernels run serially, one row per iteration (see threads.py for why BLAS alone is
-parallel), and accumulate row statistics in
-float64 whatever the input dtype; outputs keep the input dtype.
+parallel), and accumulate row statistics in float64 whatever the input dtype; outputs keep the
+input dtype.
 """
 
 import numpy as np

@@ -12,15 +12,12 @@ really 2, with the idle BLAS thread spinning against the next kernel.
 
 import threadpoolctl
 
-_limits = None   # the threadpoolctl limiter in force (kept so that the setting stays in force)
-
 
 def set_num_threads(n):
     """Use ``n`` threads for BLAS and for Numba's parallel kernels (n >= 1)."""
-    global _limits
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: n must be an int >= 1, got {n!r}")
-    _limits = threadpoolctl.threadpool_limits(limits=n, user_api="blas")
+    threadpoolctl.threadpool_limits(limits=n, user_api="blas")  # in force until changed again
     try:
         import numba
     except ImportError:

@@ -182,13 +182,11 @@ class GeluFn(Function):
     """GELU through the kernel registry: exact ``x·Φ(x)`` or the tanh approximation."""
 
     def forward(self, x, approximate="none"):
-        name = "gelu_tanh_forward" if approximate == "tanh" else "gelu_forward"
-        out, self.cache = KERNELS[name](x, approximate)
+        out, self.cache = KERNELS["gelu_forward"](x, approximate)
         return out
 
     def backward(self, grad):
-        name = "gelu_tanh_backward" if self.cache[1] == "tanh" else "gelu_backward"
-        return KERNELS[name](grad, self.cache)
+        return KERNELS["gelu_backward"](grad, self.cache)
 
 
 def add(a, b):
