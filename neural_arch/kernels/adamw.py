@@ -45,15 +45,18 @@ def adamw_step_reference(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _adamw(p, g, m, v, lr, beta1, beta2, eps, weight_decay, bc1, bc2):
-    decay = 1.0 - lr * weight_decay
+def _adamw(p, g, m, v, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size,
+           inv_sqrt_bc2, eps):
+    """The fused pass. Every coefficient arrives already cast to p's dtype, so a float32
+    parameter is updated in float32 arithmetic (8 SIMD lanes, as torch's fused kernel; mixing in
+    a float64 scalar would promote the whole loop to float64, measured 3x slower)."""
     for i in range(p.size):
         gi = g[i]
-        mi = beta1 * m[i] + (1.0 - beta1) * gi
-        vi = beta2 * v[i] + (1.0 - beta2) * gi * gi
+        mi = beta1 * m[i] + one_minus_beta1 * gi
+        vi = beta2 * v[i] + one_minus_beta2 * gi * gi
         m[i] = mi
         v[i] = vi
-        p[i] = p[i] * decay - lr * (mi / bc1) / (np.sqrt(vi / bc2) + eps)
+        p[i] = p[i] * decay - step_size * mi / (np.sqrt(vi) * inv_sqrt_bc2 + eps)
 
 
 def adamw_step_numba(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9,
@@ -68,6 +71,8 @@ def adamw_step_numba(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9,
             raise ValueError(f"{name} must be C-contiguous to be updated in place")
     g = np.ascontiguousarray(grad, dtype=param.dtype).reshape(-1)
     # reshape(-1) of a contiguous array is a view, so the kernel writes into the caller's arrays.
+    # torch's arrangement of the bias corrections: lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
+    dt = param.dtype.type
     _adamw(param.reshape(-1), g, exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-           float(lr), float(beta1), float(beta2), float(eps), float(weight_decay),
-           1.0 - beta1 ** step, 1.0 - beta2 ** step)
+           dt(1.0 - lr * weight_decay), dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2),
+           dt(lr / (1.0 - beta1 ** step)), dt(1.0 / np.sqrt(1.0 - beta2 ** step)), dt(eps))

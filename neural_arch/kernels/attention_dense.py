@@ -28,7 +28,7 @@ from neural_arch.kernels.attention import (attention_backward_reference,
 from neural_arch.kernels.attention_flash import (attention_backward_numba,
                                                  attention_forward_numba,
                                                  check_attention_inputs)
-from neural_arch.kernels.fast_exp import exp_inplace
+from neural_arch.kernels.fast_exp import exp_inplace, row_max
 
 DENSE_MAX_BYTES = 256 * 2**20   # the (B, H, Tq, Tk) float32 scores, above this: flash kernel
 BLOCK_ROWS = 64                 # query rows per block: S of one block stays in cache
@@ -52,10 +52,9 @@ def _softmax_rows(s, bias, row0, causal, offset, scale, lse):
         for i in range(rows):
             row = s[bh, i]
             end = min(kend, row0 + i + offset + 1) if causal else kend  # later keys: masked
-            m = np.float32(MASKED)
             for j in range(end):
                 row[j] = row[j] * scale + bias[b, j]
-                m = max(m, row[j])
+            m = row_max(row, end) if end > 0 else np.float32(MASKED)
             row[end:] = 0.0
             if m <= np.float32(0.5 * MASKED):                 # nothing visible: P = 0
                 row[:end] = 0.0

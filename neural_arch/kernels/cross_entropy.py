@@ -21,7 +21,7 @@ slower than NumPy over GPT-2's 50,257 classes); float64 keeps the exact np.exp.
 import numpy as np
 
 from neural_arch.kernels._jit import FASTMATH, njit
-from neural_arch.kernels.fast_exp import exp_inplace
+from neural_arch.kernels.fast_exp import exp_inplace, row_max
 
 
 def _check_targets(logits, targets, ignore_index):
@@ -106,9 +106,7 @@ def _ce_fwd_f32(logits, targets, ignore_index, losses, lse):
     bits = np.empty(v, dtype=np.int32)
     for i in range(n):
         row = logits[i]
-        m = row[0]
-        for j in range(1, v):
-            m = max(m, row[j])
+        m = row_max(row, v)
         for j in range(v):
             e[j] = row[j] - m
         exp_inplace(e, bits)

@@ -22,8 +22,9 @@ RMSNorm drops the centring and the bias:
 The cache holds the input and the per-row statistics (mean, rstd), never xhat: recomputing it in
 backward costs one multiply per element and saves a full-size array of memory (llm.c does the same).
 The Numba kernels run serially, one row per iteration (see threads.py for why BLAS alone is
-parallel), and accumulate row statistics in float64 whatever the input dtype; outputs keep the
-input dtype.
+parallel), and compute in the input's dtype, as torch does: float64 accumulators for a float32
+input cost a conversion per element and half the SIMD lanes (measured at (256, 128), float32:
+17 -> 7 us forward, 21 -> 9 us backward). Outputs keep the input dtype.
 """
 
 import numpy as np
@@ -76,16 +77,18 @@ def layer_norm_backward_reference(dout, cache):
 @njit(cache=True, fastmath=FASTMATH)
 def _layer_norm_fwd(x, w, b, eps, out, mean, rstd):
     n, c = x.shape
+    zero, one = x.dtype.type(0.0), x.dtype.type(1.0)          # arithmetic in x's dtype
+    inv_c, eps = one / x.dtype.type(c), x.dtype.type(eps)
     for i in range(n):
-        s = 0.0                                                # float64 accumulators
+        s = zero
         for j in range(c):
             s += x[i, j]
-        mu = s / c
-        ss = 0.0
+        mu = s * inv_c
+        ss = zero
         for j in range(c):
             d = x[i, j] - mu
             ss += d * d
-        r = 1.0 / np.sqrt(ss / c + eps)
+        r = one / np.sqrt(ss * inv_c + eps)
         for j in range(c):
             out[i, j] = (x[i, j] - mu) * r * w[j] + b[j]
         mean[i] = mu
@@ -96,14 +99,16 @@ def _layer_norm_fwd(x, w, b, eps, out, mean, rstd):
 def _norm_bwd(x, w, dout, mean, rstd, centred, dx, dw, db):
     """Shared LayerNorm (centred=True) / RMSNorm (centred=False) backward.
 
-    dweight / dbias accumulate in the float64 rows dw, db (C,); the caller casts them.
+    dweight / dbias accumulate into the rows dw, db (C,), zeroed by the caller.
     """
     n, c = x.shape
+    zero = x.dtype.type(0.0)                                   # arithmetic in x's dtype
+    inv_c = x.dtype.type(1.0) / x.dtype.type(c)
     for i in range(n):
-        mu = mean[i] if centred else 0.0
+        mu = mean[i] if centred else zero
         r = rstd[i]
-        sg = 0.0                                               # sum of g
-        sgx = 0.0                                              # sum of g * xhat
+        sg = zero                                              # sum of g
+        sgx = zero                                             # sum of g * xhat
         for j in range(c):
             xhat = (x[i, j] - mu) * r
             g = dout[i, j] * w[j]
@@ -111,8 +116,8 @@ def _norm_bwd(x, w, dout, mean, rstd, centred, dx, dw, db):
             sgx += g * xhat
             dw[j] += dout[i, j] * xhat
             db[j] += dout[i, j]
-        mg = sg / c if centred else 0.0
-        mgx = sgx / c
+        mg = sg * inv_c if centred else zero
+        mgx = sgx * inv_c
         for j in range(c):
             xhat = (x[i, j] - mu) * r
             dx[i, j] = r * (dout[i, j] * w[j] - mg - xhat * mgx)
@@ -147,11 +152,11 @@ def layer_norm_backward_numba(dout, cache):
     x2, d2 = _rows(x), _rows(dout.astype(x.dtype, copy=False))
     n, c = x2.shape
     dx = np.empty_like(x2)
-    dw = np.zeros(c, dtype=np.float64)
-    db = np.zeros(c, dtype=np.float64)
+    dw = np.zeros(c, dtype=x.dtype)
+    db = np.zeros(c, dtype=x.dtype)
     _norm_bwd(x2, w, d2, mean.reshape(-1), rstd.reshape(-1), True, dx, dw, db)
-    dweight = None if weight is None else dw.astype(x.dtype)
-    dbias = None if bias is None else db.astype(x.dtype)
+    dweight = None if weight is None else dw
+    dbias = None if bias is None else db
     return dx.reshape(x.shape), dweight, dbias
 
 
@@ -185,11 +190,13 @@ def rms_norm_backward_reference(dout, cache):
 @njit(cache=True, fastmath=FASTMATH)
 def _rms_norm_fwd(x, w, eps, out, rstd):
     n, c = x.shape
+    one = x.dtype.type(1.0)                                    # arithmetic in x's dtype
+    inv_c, eps = one / x.dtype.type(c), x.dtype.type(eps)
     for i in range(n):
-        ss = 0.0
+        ss = x.dtype.type(0.0)
         for j in range(c):
             ss += x[i, j] * x[i, j]
-        r = 1.0 / np.sqrt(ss / c + eps)
+        r = one / np.sqrt(ss * inv_c + eps)
         for j in range(c):
             out[i, j] = x[i, j] * r * w[j]
         rstd[i] = r
@@ -217,10 +224,10 @@ def rms_norm_backward_numba(dout, cache):
     x2, d2 = _rows(x), _rows(dout.astype(x.dtype, copy=False))
     n, c = x2.shape
     dx = np.empty_like(x2)
-    dw = np.zeros(c, dtype=np.float64)
-    db = np.zeros(c, dtype=np.float64)                          # unused for RMSNorm
+    dw = np.zeros(c, dtype=x.dtype)
+    db = np.zeros(c, dtype=x.dtype)                            # unused for RMSNorm
     # With centred=False, xhat = x * rstd and dx = rstd * (g - xhat * mean(g * xhat)), which is
     # the RMSNorm formula above written with xhat.
     _norm_bwd(x2, w, d2, rstd.reshape(-1), rstd.reshape(-1), False, dx, dw, db)
-    dweight = None if weight is None else dw.astype(x.dtype)
+    dweight = None if weight is None else dw
     return dx.reshape(x.shape), dweight
