@@ -148,7 +148,8 @@ def shakespeare_text(result):
                          f"{r['train_s']:.0f} s |")
     if "time_ratio" in result:
         lines += ["", f"Time ratio neural_arch / PyTorch: **{result['time_ratio']:.2f}** "
-                      f"({result['threads']} thread(s) each, one after the other in one process)."]
+                      f"({result['threads']} thread(s) each, each in its own process, one "
+                      f"after the other)."]
     return "\n".join(lines)
 
 

