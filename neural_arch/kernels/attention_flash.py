@@ -58,7 +58,7 @@ else:
         """out = a b^T: a (n, d), b (m, d); a dot product along contiguous rows."""
         for r in range(a.shape[0]):
             for c in range(b.shape[0]):
-                total = 0.0
+                total = out.dtype.type(0.0)   # out's dtype: a float64 0.0 would promote the sum
                 for d in range(a.shape[1]):
                     total += a[r, d] * b[c, d]
                 out[r, c] = total
