@@ -216,11 +216,9 @@ def main(argv=None):
     weights = {k: v.copy() for k, v in ours.weights().items()}
     results["neural_arch"] = train(ours, c, split, lambda s: print(s, flush=True))
     sample = "".join(chars[i] for i in ours.sample(600, seed=c["seed"]))
-    if args.no_torch:
-        pass
-    elif importlib.util.find_spec("torch") is None:
+    if not args.no_torch and importlib.util.find_spec("torch") is None:
         print("PyTorch is not installed: neural_arch side only")
-    else:
+    elif not args.no_torch:
         # Each side in its own process, as in the step benchmark: the PyTorch run is spawned
         # fresh, so it shares no allocator state, thread pool or warm cache with ours.
         with multiprocessing.get_context("spawn").Pool(1) as pool:

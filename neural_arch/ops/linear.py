@@ -31,10 +31,11 @@ class LinearFn(Function):
         if self.needs_input_grad[1]:
             grads[1] = KERNELS["matmul"](g2.T, self.x2)         # (out, in)
         if len(self.needs_input_grad) == 3:
-            # db = sum of g2's rows, as the product 1ᵀ g2: BLAS's gemv reads g2 once with every
-            # SIMD lane busy, twice as fast as g2.sum(axis=0) at the models' shapes.
-            ones = np.ones(g2.shape[0], dtype=g2.dtype)
-            grads.append(ones @ g2 if self.needs_input_grad[2] else None)     # (out,)
+            grads.append(None)
+            if self.needs_input_grad[2]:
+                # db = sum of g2's rows, as the product 1ᵀ g2: BLAS's gemv reads g2 once with
+                # every SIMD lane busy, twice as fast as g2.sum(axis=0) at the models' shapes.
+                grads[2] = np.ones(g2.shape[0], dtype=g2.dtype) @ g2       # (out,)
         return tuple(grads)
 
 
