@@ -12,7 +12,8 @@ suffix do the same lookup, for callers outside the ops:
 
     matmul, attention_forward, attention_backward, layer_norm_forward, layer_norm_backward,
     rms_norm_forward, rms_norm_backward, gelu_forward, gelu_backward,
-    cross_entropy_forward, cross_entropy_backward, adamw_step, embedding_backward
+    cross_entropy_forward, cross_entropy_backward, adamw_step, adamw_step_many,
+    embedding_backward
 
 Choosing the backend: the default is "numba"; the environment variable
 ``NEURAL_ARCH_KERNELS=numpy|numba`` overrides it when this module is first imported; at run time
@@ -32,7 +33,8 @@ import os
 import warnings
 
 from neural_arch.kernels import _jit, allocator
-from neural_arch.kernels.adamw import adamw_step_numba, adamw_step_reference
+from neural_arch.kernels.adamw import (adamw_step_many_numba, adamw_step_many_reference,
+                                      adamw_step_numba, adamw_step_reference)
 from neural_arch.kernels.attention import (
     attention_backward_reference,
     attention_forward_reference,
@@ -91,6 +93,7 @@ _TABLE = {
     "cross_entropy_backward": {"numpy": cross_entropy_backward_reference,
                                "numba": cross_entropy_backward_numba},
     "adamw_step": {"numpy": adamw_step_reference, "numba": adamw_step_numba},
+    "adamw_step_many": {"numpy": adamw_step_many_reference, "numba": adamw_step_many_numba},
     "embedding_backward": {"numpy": embedding_backward_reference,
                            "numba": embedding_backward_numba},
 }
@@ -218,6 +221,13 @@ def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9, beta2
     """In-place AdamW update (torch.optim.AdamW formula); see adamw.py."""
     return KERNELS["adamw_step"](param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps,
                                  weight_decay)
+
+
+def adamw_step_many(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, beta1=0.9, beta2=0.999,
+                    eps=1e-8, weight_decay=1e-2):
+    """``adamw_step`` on lists of arrays at one step count (torch's foreach form); see adamw.py."""
+    return KERNELS["adamw_step_many"](params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1,
+                                      beta2, eps, weight_decay)
 
 
 def embedding_backward(dout, indices, num_rows):

@@ -65,14 +65,50 @@ def adamw_step_numba(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9,
 
     step: 1-based count of this update. Returns None.
     """
-    _check(param, grad, exp_avg, exp_avg_sq, step)
-    for name, arr in (("param", param), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
-        if not arr.flags.c_contiguous:
-            raise ValueError(f"{name} must be C-contiguous to be updated in place")
-    g = np.ascontiguousarray(grad, dtype=param.dtype).reshape(-1)
-    # reshape(-1) of a contiguous array is a view, so the kernel writes into the caller's arrays.
+    adamw_step_many_numba([param], [grad], [exp_avg], [exp_avg_sq], step, lr, beta1, beta2, eps,
+                          weight_decay)
+
+
+# ----- many parameters at once (torch's "foreach" / fused form) --------------------------------
+# An optimizer step updates every parameter with the same hyperparameters and, almost always,
+# the same step count, so the coefficients are computed once per call, not once per parameter.
+# At GPT-2 seed's 40 parameters the Python around 40 single calls cost more than the fused passes
+# themselves (measured: 0.46 ms per optimizer step, of which the passes are 0.16 ms).
+
+def _check_lists(params, grads, exp_avgs, exp_avg_sqs):
+    n = len(params)
+    for name, seq in (("grads", grads), ("exp_avgs", exp_avgs), ("exp_avg_sqs", exp_avg_sqs)):
+        if len(seq) != n:
+            raise ValueError(f"{name} must have one array per param ({n}), got {len(seq)}")
+
+
+def adamw_step_many_reference(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, beta1=0.9,
+                              beta2=0.999, eps=1e-8, weight_decay=1e-2):
+    """``adamw_step_reference`` on each (param, grad, exp_avg, exp_avg_sq) of the four lists,
+    all at the same step count. Returns None."""
+    _check_lists(params, grads, exp_avgs, exp_avg_sqs)
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        adamw_step_reference(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay)
+
+
+def adamw_step_many_numba(params, grads, exp_avgs, exp_avg_sqs, step, lr=1e-3, beta1=0.9,
+                          beta2=0.999, eps=1e-8, weight_decay=1e-2):
+    """The fused pass on each (param, grad, exp_avg, exp_avg_sq) of the four lists, all at the
+    same step count; the coefficients are made once per dtype. Returns None."""
+    _check_lists(params, grads, exp_avgs, exp_avg_sqs)
+    if step < 1:
+        raise ValueError(f"step must be >= 1 (counted after incrementing), got {step}")
     # torch's arrangement of the bias corrections: lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
-    dt = param.dtype.type
-    _adamw(param.reshape(-1), g, exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-           dt(1.0 - lr * weight_decay), dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2),
-           dt(lr / (1.0 - beta1 ** step)), dt(1.0 / np.sqrt(1.0 - beta2 ** step)), dt(eps))
+    plain = (1.0 - lr * weight_decay, beta1, 1.0 - beta1, beta2, 1.0 - beta2,
+             lr / (1.0 - beta1 ** step), 1.0 / np.sqrt(1.0 - beta2 ** step), eps)
+    coefficients = {}                                      # dtype -> the eight, in that dtype
+    for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+        _check(p, g, m, v, step)
+        for name, arr in (("param", p), ("exp_avg", m), ("exp_avg_sq", v)):
+            if not arr.flags.c_contiguous:
+                raise ValueError(f"{name} must be C-contiguous to be updated in place")
+        if p.dtype not in coefficients:
+            coefficients[p.dtype] = tuple(p.dtype.type(c) for c in plain)
+        g = np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+        # reshape(-1) of a contiguous array is a view: the kernel writes into the caller's arrays.
+        _adamw(p.reshape(-1), g, m.reshape(-1), v.reshape(-1), *coefficients[p.dtype])

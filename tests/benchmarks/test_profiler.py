@@ -34,7 +34,7 @@ def test_profile_records_ops_kernels_and_optimizer():
     mm = prof.ops["LinearFn"]
     assert mm.calls > 0 and mm.forward > 0 and mm.backward > 0 and mm.kernel > 0
     assert prof.optimizer_calls == 1 and prof.optimizer_time > 0
-    assert prof.kernels["matmul"][0] > 0 and prof.kernels["adamw_step"][0] > 0
+    assert prof.kernels["matmul"][0] > 0 and prof.kernels["adamw_step_many"][0] > 0
     assert prof.forward_time + prof.backward_time + prof.optimizer_time <= prof.wall
     text = str(prof)
     assert "| LinearFn |" in text and "optimizer (1 steps)" in text

@@ -4,7 +4,8 @@ updates, and (when PyTorch is installed) agreement with torch.optim.AdamW."""
 import numpy as np
 import pytest
 
-from neural_arch.kernels.adamw import adamw_step_numba, adamw_step_reference
+from neural_arch.kernels.adamw import (adamw_step_many_numba, adamw_step_many_reference,
+                                      adamw_step_numba, adamw_step_reference)
 
 STEPS = [adamw_step_reference, adamw_step_numba]
 
@@ -67,3 +68,59 @@ def test_matches_torch_adamw(rng, step_fn):
         opt.step()
         step_fn(p, g, m, v, t, lr=0.01, beta1=0.9, beta2=0.99, eps=1e-8, weight_decay=0.05)
     np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-10)
+
+
+# ----- the list form: adamw_step_many ----------------------------------------------------------
+MANY = [adamw_step_many_reference, adamw_step_many_numba]
+
+
+def _params(rng):
+    """Parameters of several shapes and both float dtypes, as one optimizer group may hold."""
+    shapes_dtypes = [((3, 5), np.float32), ((7,), np.float64), ((1,), np.float32),
+                     ((2, 3, 4), np.float64)]
+    return [rng.standard_normal(s).astype(d) for s, d in shapes_dtypes]
+
+
+@pytest.mark.parametrize("many_fn", MANY)
+def test_many_equals_one_call_per_parameter(rng, many_fn):
+    """The list form is the single-parameter update applied to each (the same arithmetic,
+    compared exactly), at every step of a short run."""
+    single = {adamw_step_many_reference: adamw_step_reference,
+              adamw_step_many_numba: adamw_step_numba}[many_fn]
+    ps_many = _params(rng)
+    ps_one = [p.copy() for p in ps_many]
+    states = [([np.zeros_like(p) for p in ps_many], [np.zeros_like(p) for p in ps_many])
+              for _ in range(2)]
+    for t in range(1, 5):
+        grads = [rng.standard_normal(p.shape).astype(p.dtype) for p in ps_many]
+        assert many_fn(ps_many, grads, *states[0], t, lr=0.03, weight_decay=0.1) is None
+        for p, g, m, v in zip(ps_one, grads, *states[1]):
+            single(p, g, m, v, t, lr=0.03, weight_decay=0.1)
+    for a, b in zip(ps_many + states[0][0] + states[0][1], ps_one + states[1][0] + states[1][1]):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_many_numba_matches_many_reference(rng):
+    ps = [_params(rng) for _ in MANY]
+    ps[1] = [p.copy() for p in ps[0]]
+    states = [([np.zeros_like(p) for p in ps[0]], [np.zeros_like(p) for p in ps[0]])
+              for _ in MANY]
+    for t in range(1, 6):
+        grads = [rng.standard_normal(p.shape).astype(p.dtype) for p in ps[0]]
+        for fn, params, (ms, vs) in zip(MANY, ps, states):
+            fn(params, grads, ms, vs, t, lr=0.05, beta2=0.99, weight_decay=0.01)
+    for a, b in zip(ps[0] + states[0][0] + states[0][1], ps[1] + states[1][0] + states[1][1]):
+        tol = dict(rtol=1e-5, atol=1e-6) if a.dtype == np.float32 else dict(rtol=1e-12,
+                                                                               atol=1e-14)
+        np.testing.assert_allclose(b, a, **tol)
+
+
+@pytest.mark.parametrize("many_fn", MANY)
+def test_many_rejects_lists_of_different_lengths(many_fn):
+    p = [np.zeros(3), np.zeros(2)]
+    with pytest.raises(ValueError, match="exp_avg_sqs must have one array per param"):
+        many_fn(p, [np.zeros(3), np.zeros(2)], [np.zeros(3), np.zeros(2)], [np.zeros(3)], 1)
+    with pytest.raises(ValueError, match="grad must have param's shape"):
+        many_fn(p, [np.zeros(3), np.zeros(4)], [np.zeros(3), np.zeros(2)],
+                [np.zeros(3), np.zeros(2)], 1)
