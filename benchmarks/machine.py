@@ -52,13 +52,22 @@ def installed_packages():
                   key=str.lower)
 
 
+def blas_kernels():
+    """The kernels NumPy's BLAS runs on (threadpoolctl's "architecture", e.g. "Haswell") and the
+    OPENBLAS_CORETYPE that chose them, if any (see neural_arch/blas_choice.py)."""
+    import threadpoolctl
+    names = sorted({f"{pool['internal_api']} {pool.get('architecture')}"
+                    for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"})
+    return {"numpy_blas": names, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
 def describe(torch_version):
     """Static facts about the machine and the libraries, for the JSON and the README."""
     import numba
     return {"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "numpy": np.__version__,
             "numba": numba.__version__, "torch": torch_version,
-            "packages": installed_packages()}
+            "blas_kernels": blas_kernels(), "packages": installed_packages()}
 
 
 def quietness(threads_for_calibration=1):

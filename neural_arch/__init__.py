@@ -6,11 +6,17 @@
     import neural_arch as torch        # PyTorch's top-level names: see torch_api.py
 
 Importing the package itself loads nothing else (not even NumPy), so that the command line can
-set the thread counts of BLAS and Numba before they start; the subpackages, and the PyTorch-shaped
+set the thread counts of BLAS and Numba before they start, and so that ``blas_choice`` can pick
+OpenBLAS's fastest kernels for this CPU before NumPy loads them; the subpackages, and the PyTorch-shaped
 names (``neural_arch.tensor``, ``neural_arch.cat``, ...), load on first use.
 """
 
 import importlib
+
+from neural_arch import blas_choice
+
+# Before anything loads NumPy: OpenBLAS reads its kernel choice once, when NumPy loads it.
+blas_choice.prefer_fastest_openblas_kernels()
 
 __version__ = "0.1.0"
 

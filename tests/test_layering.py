@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "neural_arch"
 
 # Bottom to top. A module may import its own layer and any layer below it.
 LAYERS = [
-    {"kernels", "tokenizers"},                 # arrays in, arrays out; text in, ids out
+    {"kernels", "tokenizers", "blas_choice"},  # arrays in, arrays out; text in, ids out;
+                                                # which BLAS kernels (before NumPy loads)
     {"core"},                                   # Tensor, Function, engine, grad mode, hooks
     {"ops"},                                    # one Function per differentiable primitive
     {"functional", "testing"},                  # stateless layers and losses; gradcheck
