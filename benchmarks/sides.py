@@ -66,7 +66,8 @@ class NeuralArchSide:
         if case.model == "vit":
             from neural_arch.models.vision.vision_transformer import VisionTransformer
             return VisionTransformer(**case.config)
-        from neural_arch.models.language.bert import BERTConfig, BertForSequenceClassification
+        from neural_arch.models.language.bert import BERTConfig
+        from neural_arch.models.language.bert_classifier import BertForSequenceClassification
         return BertForSequenceClassification(BERTConfig(**case.config))
 
     def _forward(self, with_targets):

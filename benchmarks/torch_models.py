@@ -7,7 +7,7 @@ matters here: initial values always come from the neural_arch model.
 
     GPT2          <-> neural_arch.models.language.gpt2.GPT2LMHead   (tied lm_head, tanh GELU)
     ViT           <-> neural_arch.models.vision.vision_transformer.VisionTransformer
-    BertClassifier <-> neural_arch.models.language.bert.BertForSequenceClassification
+    BertClassifier <-> neural_arch.models.language.bert_classifier.BertForSequenceClassification
 
 This module imports torch at the top: import it only after checking that torch is installed.
 """

@@ -37,6 +37,7 @@ _MINILM = dict(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_atten
 
 _GPT2 = "language.gpt2:"
 _BERT = "language.bert:"
+_BERT_CLASSIFIER = "language.bert_classifier:"
 _VIT = "vision.vision_transformer:"
 
 # name -> model class, config class, optional overrides of its defaults, summary, the training
@@ -48,7 +49,8 @@ _VIT = "vision.vision_transformer:"
 _REGISTRY = {
     "minilm": {
         "task": "sentiment",
-        "model": _BERT + "BertForSequenceClassification", "config": _BERT + "BERTConfig",
+        "model": _BERT_CLASSIFIER + "BertForSequenceClassification",
+        "config": _BERT + "BERTConfig",
         "overrides": _MINILM,
         "summary": "all-MiniLM-L6-v2 sentence encoder with a classification head",
         # One epoch over 4,000 of the 8,454 training sentences with the word table frozen
@@ -110,7 +112,8 @@ _REGISTRY = {
     },
     "bert": {
         "task": "sentiment",
-        "model": _BERT + "BertForSequenceClassification", "config": _BERT + "BERTConfig",
+        "model": _BERT_CLASSIFIER + "BertForSequenceClassification",
+        "config": _BERT + "BERTConfig",
         "summary": "BERT encoder with a sequence-classification head",
         # From scratch, two epochs: a third overfits (train accuracy 94 %, val loss 0.45 ->
         # 0.57) and loses a point of test accuracy.

@@ -8,7 +8,8 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from neural_arch.core import no_grad
-from neural_arch.models.language.bert import BERT, BertForSequenceClassification, BERTConfig
+from neural_arch.models.language.bert import BERT, BERTConfig
+from neural_arch.models.language.bert_classifier import BertForSequenceClassification
 from neural_arch.testing import gradcheck
 from _contract import assert_overfits_one_batch
 
