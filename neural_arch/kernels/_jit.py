@@ -64,15 +64,12 @@ if NUMBA_AVAILABLE:
 
 
 _blas_controller = None
+_blas_libraries = None      # the controller's BLAS libraries, for blas_threads()
 
 
-def single_threaded_blas():
-    """Context manager that keeps BLAS on one thread while a parallel Numba kernel runs.
-
-    Kernels that call np.dot inside a prange loop already run one tile per thread; if BLAS also
-    spawned threads for each tile, the two thread pools would fight (measured: 100x slower with
-    OpenBLAS).
-    """
+def _controller():
+    """The process's threadpoolctl controller, made on first use (it scans the loaded libraries
+    once; every later call reuses it)."""
     global _blas_controller
     import threadpoolctl
     if _blas_controller is None:
@@ -81,7 +78,27 @@ def single_threaded_blas():
         except ImportError:
             pass
         _blas_controller = threadpoolctl.ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    return _blas_controller
+
+
+def blas_threads():
+    """How many threads NumPy's BLAS uses now (the largest if several are loaded); a fraction
+    of a microsecond, where threadpoolctl.threadpool_info() rescans the libraries each call."""
+    global _blas_libraries
+    if _blas_libraries is None:
+        _blas_libraries = _controller().select(user_api="blas").lib_controllers
+    return max((lib.num_threads for lib in _blas_libraries), default=1)
+
+
+def single_threaded_blas():
+    """Context manager that keeps BLAS on one thread: while a parallel Numba kernel runs, and
+    around the dense attention's small per-head products (``attention_dense._blas_for``).
+
+    Kernels that call np.dot inside a prange loop already run one tile per thread; if BLAS also
+    spawned threads for each tile, the two thread pools would fight (measured: 100x slower with
+    OpenBLAS).
+    """
+    return _controller().limit(limits=1, user_api="blas")
 
 
 # Fast-math flags for the row-wise kernels: let LLVM reorder float additions ("reassoc") so sum

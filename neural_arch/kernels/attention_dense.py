@@ -20,9 +20,11 @@ Only float32 runs here (the exp is ``fast_exp.exp_inplace``); other dtypes go to
 reference, which is exact in float64.
 """
 
+import contextlib
+
 import numpy as np
 
-from neural_arch.kernels._jit import FASTMATH, njit
+from neural_arch.kernels._jit import FASTMATH, blas_threads, njit, single_threaded_blas
 from neural_arch.kernels.attention import (attention_backward_reference,
                                            attention_forward_reference)
 from neural_arch.kernels.attention_flash import (attention_backward_numba,
@@ -33,6 +35,18 @@ from neural_arch.kernels.fast_exp import exp_inplace, row_max
 DENSE_MAX_BYTES = 256 * 2**20   # the (B, H, Tq, Tk) float32 scores, above this: flash kernel
 BLOCK_ROWS = 64                 # query rows per block: S of one block stays in cache
 MASKED = -1e30                  # score of a masked key: finite, so max and exp vectorise
+ONE_THREAD_SCORES = 128 * 128   # per-head (Tq, Tk) at or below this: BLAS on one thread
+
+
+def _blas_for(tq, tk):
+    """The BLAS threads for this call's products. Each np.matmul here is one small gemm per
+    (b, h), and a gemm of 128 x 128 x 64 split across two threads spends more on the hand-over
+    than it saves: BERT-mini's (8, 4, 128, 64) fwd+bwd took 6.6 ms at two BLAS threads against
+    5.2 ms at one (and 6.4 ms for the NumPy reference at two). Small heads keep BLAS on one
+    thread; reading the thread count costs under a microsecond, the limit about 11 us."""
+    if tq * tk <= ONE_THREAD_SCORES and blas_threads() > 1:
+        return single_threaded_blas()
+    return contextlib.nullcontext()
 
 
 @njit(cache=True, fastmath=True)
@@ -114,14 +128,15 @@ def attention_forward_dense(q, k, v, causal=False, key_padding_mask=None, scale=
     if key_padding_mask is not None:
         bias[~key_padding_mask] = MASKED
     outs, lses, probs = [], [], []
-    for i0, i1, kend in _blocks(tq, tk, causal):
-        s = np.matmul(q[:, :, i0:i1], k[:, :, :kend].swapaxes(-1, -2))   # (B, H, rows, kend)
-        block_lse = np.empty((batch * heads, i1 - i0), dtype=np.float32)
-        _softmax_rows(s.reshape(batch * heads, i1 - i0, kend), bias[:, :kend], i0, causal,
-                      tk - tq, np.float32(scale), block_lse)             # s is now P
-        outs.append(np.matmul(s, v[:, :, :kend]))                       # (B, H, rows, D)
-        lses.append(block_lse.reshape(batch, heads, i1 - i0))
-        probs.append(s)
+    with _blas_for(tq, tk):
+        for i0, i1, kend in _blocks(tq, tk, causal):
+            s = np.matmul(q[:, :, i0:i1], k[:, :, :kend].swapaxes(-1, -2))  # (B, H, rows, kend)
+            block_lse = np.empty((batch * heads, i1 - i0), dtype=np.float32)
+            _softmax_rows(s.reshape(batch * heads, i1 - i0, kend), bias[:, :kend], i0, causal,
+                          tk - tq, np.float32(scale), block_lse)          # s is now P
+            outs.append(np.matmul(s, v[:, :, :kend]))                    # (B, H, rows, D)
+            lses.append(block_lse.reshape(batch, heads, i1 - i0))
+            probs.append(s)
     out = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)   # (B, H, Tq, D)
     lse = lses[0] if len(lses) == 1 else np.concatenate(lses, axis=2)   # (B, H, Tq)
     return out, (q, k, v, out, lse, causal, key_padding_mask, scale, probs)
@@ -152,8 +167,9 @@ def attention_backward_dense(dout, cache):
     tk = k.shape[2]
     dout = np.asarray(dout, dtype=np.float32)
     blocks = _blocks(tq, tk, causal)
-    parts = [_block_grads(q, k, v, dout, p, i0, i1, kend, scale)
-             for (i0, i1, kend), p in zip(blocks, probs)]
+    with _blas_for(tq, tk):
+        parts = [_block_grads(q, k, v, dout, p, i0, i1, kend, scale)
+                 for (i0, i1, kend), p in zip(blocks, probs)]
     dq = np.concatenate([dq_blk for dq_blk, _, _ in parts], axis=2) if len(parts) > 1 \
         else parts[0][0]                                      # (B, H, Tq, D)
     if len(parts) == 1 and blocks[0][2] == tk:                # one block: its parts are the sums
