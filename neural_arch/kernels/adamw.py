@@ -72,8 +72,8 @@ def adamw_step_numba(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9,
 # ----- many parameters at once (torch's "foreach" / fused form) --------------------------------
 # An optimizer step updates every parameter with the same hyperparameters and, almost always,
 # the same step count, so the coefficients are computed once per call, not once per parameter.
-# At GPT-2 seed's 40 parameters the Python around 40 single calls cost more than the fused passes
-# themselves (measured: 0.46 ms per optimizer step, of which the passes are 0.16 ms).
+# At GPT-2 seed's 40 parameters, measured apart from a training step: 0.46 ms per optimizer step
+# with one adamw_step call per parameter, 0.37 ms with this, 0.35 ms for the 40 passes alone.
 
 def _check_lists(params, grads, exp_avgs, exp_avg_sqs):
     n = len(params)

@@ -43,7 +43,7 @@ def _blas_for(tq, tk):
     (b, h), and a gemm of 128 x 128 x 64 split across two threads spends more on the hand-over
     than it saves: BERT-mini's (8, 4, 128, 64) fwd+bwd took 6.6 ms at two BLAS threads against
     5.2 ms at one (and 6.4 ms for the NumPy reference at two). Small heads keep BLAS on one
-    thread; reading the thread count costs under a microsecond, the limit about 11 us."""
+    thread; reading the thread count costs about a microsecond, the limit about 11 us."""
     if tq * tk <= ONE_THREAD_SCORES and blas_threads() > 1:
         return single_threaded_blas()
     return contextlib.nullcontext()
