@@ -60,13 +60,20 @@ class Adam(Optimizer):
     def step(self):
         """One update of every parameter with a gradient (others are skipped)."""
         for group in self.param_groups:
+            updates = []                             # (param, grad, state), step counted
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 state = self._state_of(p)
                 state["step"] += 1
-                self._update(p, self._grad_of(p), state, group)
+                updates.append((p, self._grad_of(p), state))
+            self._update_group(updates, group)
         return None
+
+    def _update_group(self, updates, group):
+        """Apply ``_update`` to each (param, grad, state) of one group (AdamW fuses this)."""
+        for p, grad, state in updates:
+            self._update(p, grad, state, group)
 
     def _update(self, p, grad, state, group):
         """The readable NumPy update (formulas in the module docstring)."""
@@ -106,28 +113,21 @@ class AdamW(Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
         self.fused = True if fused is None else bool(fused)
 
-    def step(self):
-        """One update of every parameter with a gradient (others are skipped). With ``fused``,
-        each group's parameters at the same step count go to one ``adamw_step_many`` call."""
+    def _update_group(self, updates, group):
+        """With ``fused``, the group's parameters at the same step count go to one
+        ``adamw_step_many`` call; otherwise (and for a non-contiguous parameter) ``_update``."""
         if not self.fused:
-            return super().step()
-        for group in self.param_groups:
-            batches = {}                             # step count -> (params, grads, m, v)
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self._state_of(p)
-                state["step"] += 1
-                grad = self._grad_of(p)
-                if not p.data.flags.c_contiguous:    # the kernel updates a flat view in place
-                    super()._update(p, grad, state, group)
-                    continue
-                lists = batches.setdefault(state["step"], ([], [], [], []))
-                for seq, array in zip(lists, (p.data, grad, state["exp_avg"],
-                                              state["exp_avg_sq"])):
-                    seq.append(array)
-            beta1, beta2 = group["betas"]
-            for t, lists in batches.items():
-                KERNELS["adamw_step_many"](*lists, t, group["lr"], beta1, beta2, group["eps"],
-                                           group["weight_decay"])
-        return None
+            super()._update_group(updates, group)
+            return
+        batches = {}                                 # step count -> (params, grads, m, v)
+        for p, grad, state in updates:
+            if not p.data.flags.c_contiguous:        # the kernel updates a flat view in place
+                self._update(p, grad, state, group)
+                continue
+            lists = batches.setdefault(state["step"], ([], [], [], []))
+            for seq, array in zip(lists, (p.data, grad, state["exp_avg"], state["exp_avg_sq"])):
+                seq.append(array)
+        beta1, beta2 = group["betas"]
+        for t, lists in batches.items():
+            KERNELS["adamw_step_many"](*lists, t, group["lr"], beta1, beta2, group["eps"],
+                                       group["weight_decay"])
