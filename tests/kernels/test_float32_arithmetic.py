@@ -53,9 +53,19 @@ def run_every_float32_kernel(rng):
     K.adamw_step_numba(p, p.copy(), np.zeros_like(p), np.zeros_like(p), 1)
 
 
+def is_float32_signature(sig):
+    """float32 arrays and no float64 ones (integer and bool arrays are indices and masks), or,
+    for a scalar helper such as fast_tanh.tanh_f32, float32 scalars only."""
+    types = [str(t) for t in sig]
+    arrays = [t for t in types if t.startswith("array(")]
+    if not arrays:
+        return bool(types) and all(t == "float32" for t in types)
+    return (all(re.match(r"array\((float32|u?int\d+|bool)", a) for a in arrays)
+            and any("float32" in a for a in arrays))
+
+
 def float32_specialisations():
-    """(name, dispatcher, signature) for every kernel overload with float32 arrays and no
-    float64 ones (integer and bool arrays are indices and masks)."""
+    """(name, dispatcher, signature) for every kernel overload ``is_float32_signature`` accepts."""
     found = []
     for module_info in pkgutil.iter_modules(K.__path__):
         module = importlib.import_module(f"neural_arch.kernels.{module_info.name}")
@@ -63,9 +73,7 @@ def float32_specialisations():
             if not isinstance(obj, CPUDispatcher) or obj.__module__ != module.__name__:
                 continue
             for sig in obj.signatures:
-                arrays = [str(t) for t in sig if str(t).startswith("array(")]
-                if arrays and all(re.match(r"array\((float32|u?int\d+|bool)", a) for a in arrays) \
-                        and any("float32" in a for a in arrays):
+                if is_float32_signature(sig):
                     found.append((f"{module_info.name}.{name}", obj, sig))
     return found
 
@@ -100,7 +108,7 @@ def test_every_float32_kernel_does_float32_arithmetic(tmp_path):
     names, offenders = json.loads(result.stdout.splitlines()[-1])
     assert {"adamw._adamw", "layer_norm._layer_norm_fwd", "layer_norm._norm_bwd",
             "fast_exp.exp_inplace", "attention_dense._softmax_rows", "attention_flash._mm_nt",
-            "attention_flash._flash_fwd", "gelu._exp_minus_2u_f32", "gelu._phi_terms_f32",
+            "attention_flash._flash_fwd", "fast_tanh.tanh_f32", "gelu._phi_terms_f32",
             "fast_exp.row_max"} <= set(names), names
     assert not offenders, "\n".join(f"{name}: {lines[:3]}" for name, lines in offenders.items())
 
