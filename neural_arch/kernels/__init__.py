@@ -24,8 +24,9 @@ One exception is deliberate, decided by measurement: ``matmul`` runs np.matmul (
 both backends, because BLAS was faster than our Numba kernel at every size (numbers in
 matmul.py). Under "numba", attention is attention_dense.py (BLAS products, compiled softmax rows;
 the flash kernel of attention_flash.py when the scores would not fit in memory), and the float32
-kernels get their exp from fast_exp.py; float64 inputs to those kernels take the exact NumPy
-reference. The thread count of both runtimes (BLAS and Numba) is set by threads.py.
+kernels get their exp from fast_exp.py and the tanh GELU its tanh from fast_tanh.py; float64
+inputs to those kernels take the exact NumPy reference. The thread count of both runtimes (BLAS
+and Numba) is set by threads.py.
 """
 
 import contextlib

@@ -18,12 +18,14 @@ math.erf element by element otherwise (correct, slow).
 The tanh form's Numba kernel (float32) is one loop per direction around fast_tanh.py's rational
 tanh, which the compiler vectorises: Numba without Intel's SVML calls the scalar libm tanh per
 element, and NumPy's tanh is no faster. Measured on this 2-core machine, one thread, float32
-(4, 64, 512), forward + backward: NumPy reference 0.48 + 1.98 ms; the earlier kernel, which
-went through sigmoid(2u) = 1 / (1 + exp(-2u)) and fast_exp.py's two-loop exp, 75 + 86 us at
-(256, 512) and 2.3 + 4.2 ms at (2048, 1536); this one 57 + 62 us and 1.4 + 1.7 ms. Other dtypes take the reference (exact
-in float64). The exact form in float32 computes erf with Abramowitz and Stegun's 7.1.26 on the
-same exp (|error| <= 1.5e-7): 0.38 + 0.42 ms at (520, 768), where Numba's scalar math.erf took
-3.9 + 6.6 ms; in float64 it keeps math.erf, exact.
+(256, 512), forward + backward: the earlier kernel, which went through sigmoid(2u) =
+1 / (1 + exp(-2u)) and fast_exp.py's two-loop exp, 75 + 86 us; this one 57 + 62 us (at
+(2048, 1536): 2.3 + 4.2 ms before, 1.4 + 1.7 ms now). Other dtypes take the reference (exact in
+float64). The exact form in float32 computes erf with Abramowitz and Stegun's 7.1.26 on
+fast_exp.py's exp (|error| <= 1.5e-7): 0.38 + 0.42 ms at (520, 768), where Numba's scalar
+math.erf took 3.9 + 6.6 ms; in float64 it keeps math.erf, exact. Its loops run over slices
+(``xs = x[start:start + CHUNK]``, then ``xs[i]``): an index like x[start + i] may be negative
+to Numba, and its wraparound check kept the loops scalar, 3x slower.
 """
 
 import math

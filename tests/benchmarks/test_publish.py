@@ -62,3 +62,40 @@ def test_a_readme_without_its_markers_is_an_error(tmp_path, readmes):
     run.write_text(json.dumps(fake_run(0.5, 0.5)))
     with pytest.raises(SystemExit, match="no <!-- bench:summary -->"):
         publish.main([str(run)])
+
+
+def shakespeare_result(iters, vals, reached_at=None, with_field=True):
+    """A results file's dict: both sides with the same curve, ``vals`` at iterations 0, 1, ..."""
+    curve = [{"iter": i, "train": v, "val": v, "elapsed_s": 10.0 * i} for i, v in enumerate(vals)]
+
+    def side(wall):
+        r = {"curve": curve, "wall_s": wall, "train_s": wall - 1.0, "final_val": vals[-1]}
+        if with_field:
+            r["time_to_target_s"] = None if reached_at is None else 10.0 * reached_at
+            r["iter_to_target"] = reached_at
+        return r
+    return {"config": {"max_iters": iters}, "threads": 1,
+            "results": {"neural_arch": side(80.0), "torch": side(100.0)}, "time_ratio": 0.8}
+
+
+def test_shakespeare_block_says_when_each_side_reached_the_target():
+    main = shakespeare_result(3000, [4.4, 1.9, 1.87, 1.8], reached_at=2)
+    reference = shakespeare_result(2000, [4.4, 1.95, 1.8954], reached_at=None)
+    text = publish.shakespeare_text(main, reference)
+    assert "| neural_arch | 1.8000 | 80 s | 79 s | iteration 2, 20 s |" in text
+    assert "(2000 iterations, `--iters 2000`): val loss 1.8954 (PyTorch 1.8954), 80 s against " \
+           "100 s" in text
+    never = publish.shakespeare_text(reference)
+    assert "| not reached |" in never and "nanoGPT's own command" not in never
+    older = publish.shakespeare_text(shakespeare_result(2000, [4.4, 1.87], with_field=False))
+    assert "| 1.8700 | 80 s | 79 s | – |" in older      # a file from before the field existed
+
+
+def test_shakespeare_targets_name_the_iteration_count(tmp_path, monkeypatch):
+    monkeypatch.setattr(publish, "RESULTS", str(tmp_path))
+    (tmp_path / "shakespeare_char.json").write_text(
+        json.dumps(shakespeare_result(3000, [4.4, 1.87], reached_at=1)))
+    lines = {target: (measured, met) for target, measured, met in publish.target_lines(
+        fake_run(0.79, 0.9))}
+    assert lines["shakespeare_char: final val loss ≤ 1.88 (3000 iterations)"] == (
+        "1.8700 (PyTorch 1.8700)", True)
