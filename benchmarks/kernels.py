@@ -122,6 +122,18 @@ def run_worker(engine, threads, quick, env):
     return json.loads(out.stdout)
 
 
+def _merge_row(into, row):
+    """Fold one worker's row of a case into ``into``: a time already there keeps the faster of
+    the two, ``valid`` holds only if both checks held, anything else is copied."""
+    for key, value in row.items():
+        if key.endswith("_s") and key in into:
+            into[key] = min(into[key], value)
+        elif key == "valid":
+            into[key] = into[key] and value
+        else:
+            into[key] = value
+
+
 def run_engines(threads, quick):
     """Run the three engine workers for one thread count, twice, and merge their rows.
 
@@ -135,21 +147,12 @@ def run_engines(threads, quick):
     """
     env = dict(os.environ, PYTHONPATH=str(ROOT), **{v: str(threads) for v in THREAD_VARS})
     engines = ["numba", "numpy", "torch"]
-    merged = None
-    for pass_index in range(PASSES):
-        for engine in engines if pass_index % 2 == 0 else engines[::-1]:
-            part = run_worker(engine, threads, quick, env)
-            if merged is None:
-                merged = part
-                continue
-            for name, row in part["cases"].items():
-                for key, value in row.items():
-                    if key.endswith("_s") and key in merged["cases"][name]:
-                        merged["cases"][name][key] = min(merged["cases"][name][key], value)
-                    elif key == "valid":
-                        merged["cases"][name][key] = merged["cases"][name][key] and value
-                    else:
-                        merged["cases"][name][key] = value
+    parts = [run_worker(engine, threads, quick, env) for pass_index in range(PASSES)
+             for engine in (engines if pass_index % 2 == 0 else engines[::-1])]
+    merged = parts[0]
+    for part in parts[1:]:
+        for name, row in part["cases"].items():
+            _merge_row(merged["cases"][name], row)
     for name, row in merged["cases"].items():
         if "flops" in row:
             row["numba_gflops"] = row["flops"] / row["numba_s"] / 1e9
