@@ -167,14 +167,15 @@ def matmul(a, b):
     return KERNELS["matmul"](a, b)
 
 
-def attention_forward(q, k, v, causal=False, key_padding_mask=None, scale=None):
-    """Scaled dot-product attention -> (out, cache); see attention.py."""
-    return KERNELS["attention_forward"](q, k, v, causal, key_padding_mask, scale)
+def attention_forward(q, k, v, causal=False, key_padding_mask=None, scale=None, out=None):
+    """Scaled dot-product attention -> (out, cache), written into ``out`` if given; see
+    attention.py."""
+    return KERNELS["attention_forward"](q, k, v, causal, key_padding_mask, scale, out=out)
 
 
-def attention_backward(dout, cache):
-    """-> (dq, dk, dv); see attention.py."""
-    return KERNELS["attention_backward"](dout, cache)
+def attention_backward(dout, cache, out=None):
+    """-> (dq, dk, dv), written into the three arrays of ``out`` if given; see attention.py."""
+    return KERNELS["attention_backward"](dout, cache, out=out)
 
 
 def layer_norm_forward(x, weight, bias, eps=1e-5):

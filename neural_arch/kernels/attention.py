@@ -19,7 +19,12 @@ Backward, with dO the gradient of out and Delta_i = sum_d dO_id out_id (= sum_j 
     dv = P^T dO,   dP = dO v^T,   dS = P * (dP - Delta),   dq = dS k * scale,   dk = dS^T q * scale
 
 The cache is (q, k, v, out, lse, causal, key_padding_mask, scale) for both backends, so a forward
-from one backend can be differentiated by the other. The reference keeps memory O(Tq * Tk) per
+from one backend can be differentiated by the other.
+
+Every backend takes an optional ``out``: forward writes its output into that (B, H, Tq, D) array,
+backward writes dq, dk, dv into a given tuple of three. The arrays may be strided views, such as
+the heads of a packed (B, T, 3, H, D) projection gradient, so the caller needs no copy to put the
+heads back side by side; ``into`` is how the backends that compute elsewhere honour it. The reference keeps memory O(Tq * Tk) per
 (b, h); the flash kernel keeps O(Tq + Tk).
 """
 
@@ -29,6 +34,7 @@ from neural_arch.kernels.attention_flash import (  # noqa: F401  (re-exported)
     attention_backward_numba,
     attention_forward_numba,
     check_attention_inputs,
+    into,
 )
 
 
@@ -52,11 +58,13 @@ def _probs(q, k, lse, allowed, scale):
     return p.astype(q.dtype, copy=False)
 
 
-def attention_forward_reference(q, k, v, causal=False, key_padding_mask=None, scale=None):
+def attention_forward_reference(q, k, v, causal=False, key_padding_mask=None, scale=None,
+                                out=None):
     """softmax(q k^T * scale, masked) v. q: (B, H, Tq, D); k, v: (B, H, Tk, D).
 
     key_padding_mask: bool (B, Tk), True = real key. Returns (out, cache): out (B, H, Tq, D) in
-    q's dtype; cache = (q, k, v, out, lse, causal, key_padding_mask, scale) with lse (B, H, Tq).
+    q's dtype (the given ``out`` if any); cache = (q, k, v, out, lse, causal, key_padding_mask,
+    scale) with lse (B, H, Tq).
     """
     q, k, v, key_padding_mask, scale = check_attention_inputs(q, k, v, key_padding_mask, scale)
     tq, tk = q.shape[2], k.shape[2]
@@ -70,22 +78,23 @@ def attention_forward_reference(q, k, v, causal=False, key_padding_mask=None, sc
     with np.errstate(divide="ignore"):
         lse = (m_safe + np.log(denom))[..., 0]                 # -inf for all-masked rows
     p = p / np.where(denom > 0, denom, 1.0)
-    out = np.matmul(p, v).astype(q.dtype, copy=False)         # (B, H, Tq, D)
+    out = into(out, np.matmul(p, v).astype(q.dtype, copy=False))  # (B, H, Tq, D)
     lse = lse.astype(q.dtype, copy=False)
     return out, (q, k, v, out, lse, causal, key_padding_mask, scale)
 
 
-def attention_backward_reference(dout, cache):
-    """Gradients of attention. dout: (B, H, Tq, D). Returns (dq, dk, dv) shaped like q, k, v."""
-    q, k, v, out, lse, causal, key_padding_mask, scale = cache[:8]  # (dense adds P)
+def attention_backward_reference(dout, cache, out=None):
+    """Gradients of attention. dout: (B, H, Tq, D). Returns (dq, dk, dv) shaped like q, k, v
+    (the three arrays of ``out`` if given)."""
+    q, k, v, y, lse, causal, key_padding_mask, scale = cache[:8]  # (dense adds P)
     allowed = allowed_mask(q.shape[2], k.shape[2], q.shape[0], causal, key_padding_mask)
     p = _probs(q, k, lse, allowed, scale)                      # (B, H, Tq, Tk)
     dout = dout.astype(q.dtype, copy=False)
     dv = np.matmul(p.swapaxes(-1, -2), dout)                   # (B, H, Tk, D)
     dp = np.matmul(dout, v.swapaxes(-1, -2))                   # (B, H, Tq, Tk)
-    delta = (dout * out).sum(axis=-1, keepdims=True)           # (B, H, Tq, 1)
+    delta = (dout * y).sum(axis=-1, keepdims=True)             # (B, H, Tq, 1)
     ds = p * (dp - delta)                                      # (B, H, Tq, Tk)
     dq = np.matmul(ds, k) * scale                              # (B, H, Tq, D)
     dk = np.matmul(ds.swapaxes(-1, -2), q) * scale             # (B, H, Tk, D)
-    return (dq.astype(q.dtype, copy=False), dk.astype(q.dtype, copy=False),
-            dv.astype(q.dtype, copy=False))
+    return into(out, (dq.astype(q.dtype, copy=False), dk.astype(q.dtype, copy=False),
+                      dv.astype(q.dtype, copy=False)))

@@ -104,6 +104,19 @@ def check_attention_inputs(q, k, v, key_padding_mask, scale):
     return q, k, v, key_padding_mask, float(scale)
 
 
+def into(out, result):
+    """``result`` copied into ``out`` when the caller gave one (then ``out`` is returned), else
+    ``result`` itself. For a tuple ``out``, each of its arrays takes the matching result."""
+    if out is None:
+        return result
+    if isinstance(out, tuple):
+        for target, value in zip(out, result):
+            target[...] = value
+        return out
+    out[...] = result
+    return out
+
+
 @njit(cache=True)
 def _tile(buf, rows, cols):
     """A C-contiguous (rows, cols) view of the start of a flat scratch buffer (what BLAS needs)."""
@@ -243,28 +256,31 @@ def _keep(key_padding_mask, b, h, tk):
     return np.ascontiguousarray(np.repeat(key_padding_mask, h, axis=0))
 
 
-def attention_forward_numba(q, k, v, causal=False, key_padding_mask=None, scale=None):
+def attention_forward_numba(q, k, v, causal=False, key_padding_mask=None, scale=None,
+                            out=None):
     """softmax(q k^T * scale, masked) v. q: (B, H, Tq, D); k, v: (B, H, Tk, D).
 
     key_padding_mask: bool (B, Tk), True = real key. Returns (out, cache): out (B, H, Tq, D) in
-    q's dtype; cache = (q, k, v, out, lse, causal, key_padding_mask, scale) with lse (B, H, Tq).
+    q's dtype (the given ``out`` if any); cache = (q, k, v, out, lse, causal, key_padding_mask,
+    scale) with lse (B, H, Tq).
     """
     q, k, v, key_padding_mask, scale = check_attention_inputs(q, k, v, key_padding_mask, scale)
     b, h, tq, dim = q.shape
     tk = k.shape[2]
-    out = np.empty((b * h, tq, dim), dtype=q.dtype)
+    result = np.empty((b * h, tq, dim), dtype=q.dtype)
     lse = np.empty((b * h, tq), dtype=q.dtype)
     # scale is passed in q's dtype so that float32 tiles stay float32 inside the kernel.
     with single_threaded_blas():
         _flash_fwd(_flat(q), _flat(k), _flat(v), _keep(key_padding_mask, b, h, tk),
-                   bool(causal), q.dtype.type(scale), out, lse)
-    out = out.reshape(q.shape)
+                   bool(causal), q.dtype.type(scale), result, lse)
+    out = into(out, result.reshape(q.shape))
     return out, (q, k, v, out, lse.reshape(b, h, tq), causal, key_padding_mask, scale)
 
 
-def attention_backward_numba(dout, cache):
-    """Gradients of attention. dout: (B, H, Tq, D). Returns (dq, dk, dv) shaped like q, k, v."""
-    q, k, v, out, lse, causal, key_padding_mask, scale = cache[:8]  # (dense adds P)
+def attention_backward_numba(dout, cache, out=None):
+    """Gradients of attention. dout: (B, H, Tq, D). Returns (dq, dk, dv) shaped like q, k, v
+    (the three arrays of ``out`` if given)."""
+    q, k, v, y, lse, causal, key_padding_mask, scale = cache[:8]  # (dense adds P)
     b, h, tq, dim = q.shape
     tk = k.shape[2]
     q3, k3 = _flat(q), _flat(k)
@@ -273,7 +289,7 @@ def attention_backward_numba(dout, cache):
     dv = np.zeros_like(k3)
     lse3 = np.ascontiguousarray(lse, dtype=q.dtype).reshape(b * h, tq)
     with single_threaded_blas():
-        _flash_bwd(q3, k3, _flat(v), _flat(dout.astype(q.dtype, copy=False)), _flat(out), lse3,
+        _flash_bwd(q3, k3, _flat(v), _flat(dout.astype(q.dtype, copy=False)), _flat(y), lse3,
                    _keep(key_padding_mask, b, h, tk), bool(causal), q.dtype.type(scale),
                    dq, dk, dv)
-    return dq.reshape(q.shape), dk.reshape(k.shape), dv.reshape(v.shape)
+    return into(out, (dq.reshape(q.shape), dk.reshape(k.shape), dv.reshape(v.shape)))

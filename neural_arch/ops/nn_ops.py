@@ -95,10 +95,10 @@ class QKVAttentionFn(Function):
     """Multi-head attention straight from a fused projection: qkv (B, T, 3C) -> y (B, T, C).
 
     The same arithmetic as split(qkv, 3) -> q, k, v (B, T, C) -> heads (B, nh, T, hs) -> the
-    attention kernel -> heads side by side (B, T, C), in one op instead of ten. The kernel reads
-    q, k and v as strided views of qkv (no copies), and backward writes dq, dk, dv into one
-    (B, T, 3C) gradient, where three slices would each build a zero-padded (B, T, 3C) array for
-    the engine to add up.
+    attention kernel -> heads side by side (B, T, C), in one op instead of ten, and without a
+    copy: the kernel reads q, k and v as strided views of qkv, writes its output through a
+    (B, nh, T, hs) view of y, and in backward writes dq, dk, dv through views of one (B, T, 3C)
+    gradient (three slices would each build a zero-padded (B, T, 3C) array for the engine).
     """
 
     def forward(self, qkv, n_head=1, causal=False, key_padding_mask=None):
@@ -106,16 +106,17 @@ class QKVAttentionFn(Function):
         self.shape = (B, T, n_head, C3 // (3 * n_head))
         heads = qkv.reshape(B, T, 3, n_head, self.shape[3])               # (B, T, 3, nh, hs)
         q, k, v = (heads[:, :, i].transpose(0, 2, 1, 3) for i in range(3))  # (B, nh, T, hs)
-        out, self.cache = KERNELS["attention_forward"](q, k, v, causal, key_padding_mask, None)
-        return out.transpose(0, 2, 1, 3).reshape(B, T, C3 // 3)           # (B, T, C)
+        y = np.empty(self.shape, dtype=qkv.dtype)                          # (B, T, nh, hs)
+        _, self.cache = KERNELS["attention_forward"](q, k, v, causal, key_padding_mask, None,
+                                                     out=y.transpose(0, 2, 1, 3))
+        return y.reshape(B, T, C3 // 3)                                    # (B, T, C)
 
     def backward(self, grad):
         B, T, nh, hs = self.shape
         dout = grad.reshape(B, T, nh, hs).transpose(0, 2, 1, 3)            # (B, nh, T, hs)
-        grads = KERNELS["attention_backward"](dout, self.cache)
-        d_qkv = np.empty((B, T, 3, nh, hs), dtype=grads[0].dtype)
-        for i, d in enumerate(grads):                                      # dq, dk, dv
-            d_qkv[:, :, i] = d.transpose(0, 2, 1, 3)
+        d_qkv = np.empty((B, T, 3, nh, hs), dtype=self.cache[0].dtype)
+        KERNELS["attention_backward"](dout, self.cache, out=tuple(
+            d_qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3)))      # dq, dk, dv
         return d_qkv.reshape(B, T, 3 * nh * hs)
 
 

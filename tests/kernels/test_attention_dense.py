@@ -117,3 +117,55 @@ def test_large_scores_go_to_the_flash_kernel(rng, monkeypatch):
     assert_close32(out, want_out)
     for got, want in zip(attention_backward_dense(dout, cache), want_grads):
         assert_close32(got, want)
+
+
+@pytest.mark.parametrize("backend", ["reference", "flash", "dense"])
+@pytest.mark.parametrize("shape", [(2, 3, 9, 9, 4), (1, 2, BR + 5, BR + 5, 8)])
+def test_out_views_take_the_results(rng, backend, shape):
+    """``out=``: every backend writes the output and dq, dk, dv into the caller's arrays, here
+    the heads of packed (B, T, 3, H, D) buffers as QKVAttentionFn passes them (strided views),
+    with exactly the values it returns without ``out``."""
+    forward, backward = {
+        "reference": (attention_forward_reference, attention_backward_reference),
+        "flash": (attention_dense.attention_forward_numba,
+                  attention_dense.attention_backward_numba),
+        "dense": (attention_forward_dense, attention_backward_dense)}[backend]
+    b, h, tq, tk, d = shape
+    q, k, v, mask = make(rng, b, h, tq, tk, d, np.float32, mask_p=0.3, empty_batch=b - 1)
+    dout = rng.standard_normal((b, h, tq, d)).astype(np.float32)
+    for causal in (False, True):
+        want_out, want_cache = forward(q, k, v, causal, mask)
+        want_grads = backward(dout, want_cache)
+        y = np.full((b, tq, h, d), np.nan, np.float32)
+        out, cache = forward(q, k, v, causal, mask, out=y.transpose(0, 2, 1, 3))
+        assert np.shares_memory(out, y) and np.array_equal(y.transpose(0, 2, 1, 3), want_out)
+        packed = np.full((b, tq, 3, h, d), np.nan, np.float32)
+        views = tuple(packed[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
+        grads = backward(dout, cache, out=views)
+        for got, view, want in zip(grads, views, want_grads):
+            assert got is view
+            np.testing.assert_array_equal(view, want)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("shape", [(4, 2, 20, 20, 8), (1, 3, BR + 5, BR + 5, 8)])
+def test_parts_on_threads_give_the_one_part_result(rng, monkeypatch, threads, shape):
+    """A call cut into parts of the batch (or, for one sequence, of the heads) that run on
+    parallel threads gives exactly the single-part result, forward and backward, causal or
+    not, with padding; backward follows the parts the forward's cache recorded."""
+    b, h, tq, tk, d = shape
+    q, k, v, mask = make(rng, b, h, tq, tk, d, np.float32, mask_p=0.3, empty_batch=b - 1)
+    dout = rng.standard_normal((b, h, tq, d)).astype(np.float32)
+    for causal in (False, True):
+        want_out, want_cache = attention_forward_dense(q, k, v, causal, mask)
+        want_grads = attention_backward_dense(dout, want_cache)
+        with monkeypatch.context() as patch:
+            patch.setattr(attention_dense, "PARALLEL_SCORES", 0)
+            patch.setattr(attention_dense, "blas_threads", lambda: threads)
+            out, cache = attention_forward_dense(q, k, v, causal, mask)
+            grads = attention_backward_dense(dout, cache)
+        assert len(cache[8]) == (threads if b >= threads else min(threads, h))
+        np.testing.assert_array_equal(out, want_out)
+        np.testing.assert_array_equal(cache[4], want_cache[4])
+        for got, want in zip(grads, want_grads):
+            np.testing.assert_array_equal(got, want)

@@ -71,3 +71,22 @@ def test_known_values():
 def test_bad_mode_raises():
     with pytest.raises(ValueError, match="approximate"):
         gelu_forward_numba(np.zeros(3), "sigmoid")
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("approximate, dtype", [("tanh", np.float32), ("none", np.float32),
+                                                ("none", np.float64)])
+def test_parts_on_threads_give_the_one_piece_result(rng, monkeypatch, threads, approximate,
+                                                     dtype):
+    """Cut into one part per thread (each on its own thread), forward and backward give
+    exactly the one-piece values: each element is computed alone."""
+    from neural_arch.kernels import gelu
+    x = rng.standard_normal((37, 29)).astype(dtype)
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    want, cache = gelu_forward_numba(x, approximate)
+    want_dx = gelu_backward_numba(dout, cache)
+    monkeypatch.setattr(gelu, "PARALLEL_ELEMENTS", 0)
+    monkeypatch.setattr(gelu, "blas_threads", lambda: threads)
+    got, cache = gelu_forward_numba(x, approximate)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(gelu_backward_numba(dout, cache), want_dx)

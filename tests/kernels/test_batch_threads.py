@@ -1,0 +1,40 @@
+"""batch_threads: the parts tile the (batch, heads) grid, and run gives fn of every part."""
+
+import numpy as np
+import pytest
+
+from neural_arch.kernels import batch_threads
+
+
+@pytest.mark.parametrize("batch, heads, n", [(8, 6, 2), (7, 4, 3), (1, 6, 2), (1, 2, 4), (2, 1, 2)])
+def test_split_tiles_every_batch_and_head_once(batch, heads, n):
+    parts = batch_threads.split(batch, heads, n)
+    covered = np.zeros((batch, heads), dtype=int)
+    for part in parts:
+        covered[part] += 1
+    assert (covered == 1).all()
+    assert len(parts) == (n if batch >= n else min(n, heads))
+    lengths = [len(range(*part[0 if batch >= n else 1].indices(max(batch, heads))))
+               for part in parts]
+    assert max(lengths) - min(lengths) <= 1              # nearly equal parts
+
+
+def test_run_returns_every_result_in_order_from_other_threads():
+    import threading
+    parts = batch_threads.split(9, 1, 3)
+    results = batch_threads.run(lambda part: (part, threading.get_ident()), parts)
+    assert [part for part, _ in results] == parts
+    assert batch_threads.run(lambda part: part, parts[:1]) == parts[:1]   # one part: here
+
+
+@pytest.mark.parametrize("size, n", [(1000, 2), (1000, 3), (16, 2), (5, 2), (0, 2), (4096, 4)])
+def test_ranges_tile_the_range_on_line_boundaries(size, n):
+    parts = batch_threads.ranges(size, n)
+    covered = np.zeros(size, dtype=int)
+    for part in parts:
+        covered[part] += 1
+        assert part.start % 16 == 0 and part.stop > part.start
+    assert (covered == 1).all() and len(parts) <= n
+    if size >= 16 * n:
+        lengths = [part.stop - part.start for part in parts]
+        assert len(parts) == n and max(lengths) - min(lengths) < 2 * 16 + 1
