@@ -14,6 +14,7 @@ text between these markers (the rest of each README is left as it is):
                            <!-- bench:shakespeare -->  ...  <!-- /bench:shakespeare -->
 """
 
+import argparse
 import glob
 import json
 import os
@@ -47,10 +48,16 @@ def _load(name):
         return json.load(f)
 
 
+def fail(message):
+    """One line on stderr and exit status 2, as a command-line error."""
+    print(f"python -m benchmarks.publish: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def latest_full_run():
     runs = sorted(p for p in glob.glob(os.path.join(RESULTS, "20*.json")) if "quick" not in p)
     if not runs:
-        raise SystemExit("no results/<date>.json yet: run `python -m benchmarks` first")
+        fail("no results/<date>.json yet: run `python -m benchmarks` first")
     return runs[-1]
 
 
@@ -190,17 +197,32 @@ def replace_block(path, name, body):
         text = f.read()
     pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
     if not pattern.search(text):
-        raise SystemExit(f"{path} has no <!-- bench:{name} --> ... <!-- /bench:{name} --> block")
+        fail(f"{path} has no <!-- bench:{name} --> ... <!-- /bench:{name} --> block")
     text = pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text)
     with open(path, "w") as f:
         f.write(text)
 
 
+def read_run(path):
+    """The run's JSON, or one line naming the file and what is wrong (exit status 2)."""
+    try:
+        with open(path) as f:
+            run = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"cannot read results file {path!r}: {e}")
+    missing = [k for k in ("date", "machine", "cases", "sgemm_gflops") if k not in run]
+    if missing:
+        fail(f"{path!r} is not a full run's results file (no {', '.join(missing)})")
+    return run
+
+
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    path = argv[0] if argv else latest_full_run()
-    with open(path) as f:
-        run = json.load(f)
+    p = argparse.ArgumentParser(prog="python -m benchmarks.publish",
+                                description=__doc__.split("\n")[0])
+    p.add_argument("results", nargs="?", default=None,
+                   help="a full run's JSON (default: the newest results/<date>.json)")
+    path = p.parse_args(argv).results or latest_full_run()
+    run = read_run(path)
     name = os.path.relpath(path, HERE)
     env = environment_text(run)
     targets = target_lines(run)

@@ -55,13 +55,34 @@ def test_blocks_rewritten_and_targets_judged(tmp_path, readmes):
     assert "| gpt2-small-train peak RSS ≤ PyTorch's | 700 / 900 MB | yes |" in targets
 
 
-def test_a_readme_without_its_markers_is_an_error(tmp_path, readmes):
+def test_a_readme_without_its_markers_is_an_error(tmp_path, readmes, capsys):
     root, _ = readmes
     root.write_text("no markers here\n")
     run = tmp_path / "run.json"
     run.write_text(json.dumps(fake_run(0.5, 0.5)))
-    with pytest.raises(SystemExit, match="no <!-- bench:summary -->"):
+    with pytest.raises(SystemExit) as exit_info:
         publish.main([str(run)])
+    assert exit_info.value.code == 2
+    assert "no <!-- bench:summary -->" in capsys.readouterr().err
+    assert root.read_text() == "no markers here\n"
+
+
+@pytest.mark.parametrize("content, says", [(None, "cannot read results file"),
+                                           ("{not json", "cannot read results file"),
+                                           ('{"date": "2026-12-07"}', "not a full run's")])
+def test_an_unreadable_results_file_is_one_line_and_status_2(tmp_path, readmes, capsys,
+                                                             content, says):
+    root, bench = readmes
+    before = root.read_text(), bench.read_text()
+    run = tmp_path / "run.json"
+    if content is not None:
+        run.write_text(content)
+    with pytest.raises(SystemExit) as exit_info:
+        publish.main([str(run)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and says in err and str(run) in err
+    assert len(err.strip().splitlines()) == 1
+    assert (root.read_text(), bench.read_text()) == before      # nothing rewritten
 
 
 def shakespeare_result(iters, vals, reached_at=None, with_field=True):
