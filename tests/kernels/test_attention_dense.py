@@ -119,6 +119,14 @@ def test_large_scores_go_to_the_flash_kernel(rng, monkeypatch):
         assert_close32(got, want)
 
 
+def padded_inputs(rng, shape):
+    """float32 q, k, v of (B, H, Tq|Tk, D), a padding mask (the last sequence all padding) and
+    an upstream gradient of the output's shape."""
+    b, h, tq, tk, d = shape
+    q, k, v, mask = make(rng, b, h, tq, tk, d, np.float32, mask_p=0.3, empty_batch=b - 1)
+    return q, k, v, mask, rng.standard_normal((b, h, tq, d)).astype(np.float32)
+
+
 @pytest.mark.parametrize("backend", ["reference", "flash", "dense"])
 @pytest.mark.parametrize("shape", [(2, 3, 9, 9, 4), (1, 2, BR + 5, BR + 5, 8)])
 def test_out_views_take_the_results(rng, backend, shape):
@@ -131,8 +139,7 @@ def test_out_views_take_the_results(rng, backend, shape):
                   attention_dense.attention_backward_numba),
         "dense": (attention_forward_dense, attention_backward_dense)}[backend]
     b, h, tq, tk, d = shape
-    q, k, v, mask = make(rng, b, h, tq, tk, d, np.float32, mask_p=0.3, empty_batch=b - 1)
-    dout = rng.standard_normal((b, h, tq, d)).astype(np.float32)
+    q, k, v, mask, dout = padded_inputs(rng, shape)
     for causal in (False, True):
         want_out, want_cache = forward(q, k, v, causal, mask)
         want_grads = backward(dout, want_cache)
@@ -153,9 +160,8 @@ def test_parts_on_threads_give_the_one_part_result(rng, monkeypatch, threads, sh
     """A call cut into parts of the batch (or, for one sequence, of the heads) that run on
     parallel threads gives exactly the single-part result, forward and backward, causal or
     not, with padding; backward follows the parts the forward's cache recorded."""
-    b, h, tq, tk, d = shape
-    q, k, v, mask = make(rng, b, h, tq, tk, d, np.float32, mask_p=0.3, empty_batch=b - 1)
-    dout = rng.standard_normal((b, h, tq, d)).astype(np.float32)
+    b, h = shape[:2]
+    q, k, v, mask, dout = padded_inputs(rng, shape)
     for causal in (False, True):
         want_out, want_cache = attention_forward_dense(q, k, v, causal, mask)
         want_grads = attention_backward_dense(dout, want_cache)
