@@ -51,6 +51,8 @@ def _workers(n):
     global _pool, _pool_key
     key = (os.getpid(), n)
     if _pool_key != key:
+        if _pool is not None and _pool_key[0] == key[0]:
+            _pool.shutdown(wait=False)    # a new thread count: let the old threads end
         _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="neural_arch")
         _pool_key = key
     return _pool
@@ -65,5 +67,9 @@ def run(fn, parts):
     with single_threaded_blas():
         pool = _workers(len(parts) - 1)
         others = [pool.submit(fn, part) for part in parts[1:]]
-        first = fn(parts[0])
-        return [first] + [future.result() for future in others]
+        try:
+            first = fn(parts[0])
+        finally:
+            # Every part has finished before BLAS gets its threads back, even if this one raised.
+            done = [future.result() for future in others]
+        return [first] + done

@@ -38,3 +38,30 @@ def test_ranges_tile_the_range_on_line_boundaries(size, n):
     if size >= 16 * n:
         lengths = [part.stop - part.start for part in parts]
         assert len(parts) == n and max(lengths) - min(lengths) < 2 * 16 + 1
+
+
+def test_a_failing_part_waits_for_the_others_and_restores_blas():
+    """If the calling thread's part raises, the pool's parts still finish before run returns
+    (they must not keep running with BLAS's thread count already restored)."""
+    import time
+    from neural_arch.kernels._jit import blas_threads
+    before = blas_threads()
+    finished = []
+
+    def fn(part):
+        if part == 0:
+            raise ValueError("first part fails")
+        time.sleep(0.05)
+        finished.append(part)
+    with pytest.raises(ValueError, match="first part fails"):
+        batch_threads.run(fn, [0, 1, 2])
+    assert sorted(finished) == [1, 2] and blas_threads() == before
+
+
+def test_a_new_thread_count_retires_the_old_pool():
+    batch_threads.run(lambda part: part, [0, 1, 2])
+    old = batch_threads._pool
+    batch_threads.run(lambda part: part, [0, 1])
+    assert batch_threads._pool is not old
+    with pytest.raises(RuntimeError):          # shut down: takes no more work
+        old.submit(lambda: None)
