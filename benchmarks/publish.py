@@ -192,15 +192,17 @@ def summary_table(run):
     return "\n".join(lines)
 
 
-def replace_block(path, name, body):
+def replaced_blocks(path, blocks):
+    """The text of ``path`` with the body of each ``<!-- bench:NAME -->`` block replaced by
+    ``blocks[NAME]``; a missing block is an error, raised before any file is written."""
     with open(path) as f:
         text = f.read()
-    pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
-    if not pattern.search(text):
-        fail(f"{path} has no <!-- bench:{name} --> ... <!-- /bench:{name} --> block")
-    text = pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text)
-    with open(path, "w") as f:
-        f.write(text)
+    for name, body in blocks.items():
+        pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
+        if not pattern.search(text):
+            fail(f"{path} has no <!-- bench:{name} --> ... <!-- /bench:{name} --> block")
+        text = pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text)
+    return text
 
 
 def read_run(path):
@@ -210,6 +212,8 @@ def read_run(path):
             run = json.load(f)
     except (OSError, ValueError) as e:
         fail(f"cannot read results file {path!r}: {e}")
+    if not isinstance(run, dict):
+        fail(f"{path!r} is not a full run's results file (a JSON {type(run).__name__})")
     missing = [k for k in ("date", "machine", "cases", "sgemm_gflops") if k not in run]
     if missing:
         fail(f"{path!r} is not a full run's results file (no {', '.join(missing)})")
@@ -227,28 +231,33 @@ def main(argv=None):
     env = environment_text(run)
     targets = target_lines(run)
     met = sum(ok for _, _, ok in targets)
-    replace_block(ROOT_README, "summary",
-                  f"Measured by `python -m benchmarks` on {run['date']} ({name}); "
-                  f"{env.split(';')[0]}"
-                  + (f", in {run['environment_note']}" if run.get("environment_note") else "")
-                  + ". Ratio = neural_arch / PyTorch, below 1 is faster; medians of interleaved "
-                  f"steps, each side in its own process.\n\n" + summary_table(run)
-                  + f"\n\nTargets met: {met} of {len(targets)} (list: `benchmarks/README.md`).")
+    summary = (f"Measured by `python -m benchmarks` on {run['date']} ({name}); "
+               f"{env.split(';')[0]}"
+               + (f", in {run['environment_note']}" if run.get("environment_note") else "")
+               + ". Ratio = neural_arch / PyTorch, below 1 is faster; medians of interleaved "
+               f"steps, each side in its own process.\n\n" + summary_table(run)
+               + f"\n\nTargets met: {met} of {len(targets)} (list: `benchmarks/README.md`).")
     cases = {c.name: c for c in all_cases()}
     ordered = [cases[r["case"]] for r in run["cases"] if r["case"] in cases]
     records = [r for r in run["cases"] if r["case"] in cases]
-    replace_block(BENCH_README, "full",
-                  f"Run of {run['date']} (`{name}`). {env}\n\n"
-                  + markdown_table(ordered, records)
-                  + f"\n\n\"na beside torch\": the neural_arch step timed in a third process that "
-                    f"has also imported torch ({WITH_TORCH}), divided by its time alone.")
-    replace_block(BENCH_README, "targets",
-                  "| target | measured | met |\n|---|---|---|\n"
-                  + "\n".join(f"| {t} | {m} | {'yes' if ok else 'NO'} |" for t, m, ok in targets))
+    bench_blocks = {
+        "full": (f"Run of {run['date']} (`{name}`). {env}\n\n"
+                 + markdown_table(ordered, records)
+                 + f"\n\n\"na beside torch\": the neural_arch step timed in a third process that "
+                   f"has also imported torch ({WITH_TORCH}), divided by its time alone."),
+        "targets": ("| target | measured | met |\n|---|---|---|\n"
+                    + "\n".join(f"| {t} | {m} | {'yes' if ok else 'NO'} |"
+                                for t, m, ok in targets))}
     shakespeare = _load("shakespeare_char.json")
     if shakespeare:
-        replace_block(BENCH_README, "shakespeare",
-                      shakespeare_text(shakespeare, _load("shakespeare_char_2000.json")))
+        bench_blocks["shakespeare"] = shakespeare_text(shakespeare,
+                                                       _load("shakespeare_char_2000.json"))
+    # Both texts first, then both writes: a README without its markers changes neither file.
+    texts = {ROOT_README: replaced_blocks(ROOT_README, {"summary": summary}),
+             BENCH_README: replaced_blocks(BENCH_README, bench_blocks)}
+    for path_out, text in texts.items():
+        with open(path_out, "w") as f:
+            f.write(text)
     print(f"{ROOT_README} and {BENCH_README} updated from {path}: {met} of {len(targets)} "
           "targets met")
 

@@ -21,7 +21,7 @@ or when the thread count changes.
 """
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from neural_arch.kernels._jit import single_threaded_blas
 
@@ -70,6 +70,6 @@ def run(fn, parts):
         try:
             first = fn(parts[0])
         finally:
-            # Every part has finished before BLAS gets its threads back, even if this one raised.
-            done = [future.result() for future in others]
-        return [first] + done
+            # Every part has finished before BLAS gets its threads back, whichever part raised.
+            wait(others)
+        return [first] + [future.result() for future in others]

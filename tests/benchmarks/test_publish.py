@@ -69,7 +69,8 @@ def test_a_readme_without_its_markers_is_an_error(tmp_path, readmes, capsys):
 
 @pytest.mark.parametrize("content, says", [(None, "cannot read results file"),
                                            ("{not json", "cannot read results file"),
-                                           ('{"date": "2026-12-07"}', "not a full run's")])
+                                           ('{"date": "2026-12-07"}', "not a full run's"),
+                                           ('[1, 2]', "not a full run's")])
 def test_an_unreadable_results_file_is_one_line_and_status_2(tmp_path, readmes, capsys,
                                                              content, says):
     root, bench = readmes
@@ -120,3 +121,14 @@ def test_shakespeare_targets_name_the_iteration_count(tmp_path, monkeypatch):
         fake_run(0.79, 0.9))}
     assert lines["shakespeare_char: final val loss ≤ 1.88 (3000 iterations)"] == (
         "1.8700 (PyTorch 1.8700)", True)
+
+
+def test_a_second_readme_without_its_markers_leaves_the_first_unchanged(tmp_path, readmes):
+    root, bench = readmes
+    bench.write_text("no markers here\n")
+    before = root.read_text()
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps(fake_run(0.5, 0.5)))
+    with pytest.raises(SystemExit):
+        publish.main([str(run)])
+    assert root.read_text() == before and bench.read_text() == "no markers here\n"

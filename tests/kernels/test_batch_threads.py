@@ -40,22 +40,32 @@ def test_ranges_tile_the_range_on_line_boundaries(size, n):
         assert len(parts) == n and max(lengths) - min(lengths) < 2 * 16 + 1
 
 
-def test_a_failing_part_waits_for_the_others_and_restores_blas():
-    """If the calling thread's part raises, the pool's parts still finish before run returns
-    (they must not keep running with BLAS's thread count already restored)."""
+@pytest.mark.parametrize("failing", [0, 1])
+def test_a_failing_part_waits_for_the_others_and_restores_blas(failing):
+    """Whichever part raises (the calling thread's or a pool thread's), every other part has
+    finished before run returns, and all of them ran with BLAS on one thread; the thread count
+    is restored afterwards."""
     import time
     from neural_arch.kernels._jit import blas_threads
-    before = blas_threads()
-    finished = []
+    from neural_arch.kernels.threads import set_num_threads
+    finished, blas_seen = [], []
 
     def fn(part):
-        if part == 0:
-            raise ValueError("first part fails")
-        time.sleep(0.05)
+        blas_seen.append(blas_threads())
+        if part == failing:
+            raise ValueError(f"part {part} fails")
+        time.sleep(0.2 if part == 2 else 0.01)     # the last part outlasts the failure
         finished.append(part)
-    with pytest.raises(ValueError, match="first part fails"):
-        batch_threads.run(fn, [0, 1, 2])
-    assert sorted(finished) == [1, 2] and blas_threads() == before
+    before = blas_threads()
+    set_num_threads(2)
+    try:
+        with pytest.raises(ValueError, match=f"part {failing} fails"):
+            batch_threads.run(fn, [0, 1, 2])
+        assert blas_threads() == 2
+    finally:
+        set_num_threads(before)
+    assert sorted(finished) == sorted({0, 1, 2} - {failing})
+    assert blas_seen == [1, 1, 1]
 
 
 def test_a_new_thread_count_retires_the_old_pool():
