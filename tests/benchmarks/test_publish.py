@@ -55,16 +55,22 @@ def test_blocks_rewritten_and_targets_judged(tmp_path, readmes):
     assert "| gpt2-small-train peak RSS ≤ PyTorch's | 700 / 900 MB | yes |" in targets
 
 
-def test_a_readme_without_its_markers_is_an_error(tmp_path, readmes, capsys):
-    root, _ = readmes
-    root.write_text("no markers here\n")
+@pytest.mark.parametrize("which, block", [(0, "summary"), (1, "full")])
+def test_a_readme_without_its_markers_is_an_error_and_neither_file_changes(tmp_path, readmes,
+                                                                           capsys, which, block):
+    """Either README without its markers: one line naming the block, status 2, and neither
+    README is written (the other one's text is built but not saved)."""
+    paths = list(readmes)
+    paths[which].write_text("no markers here\n")
+    before = [path.read_text() for path in paths]
     run = tmp_path / "run.json"
     run.write_text(json.dumps(fake_run(0.5, 0.5)))
     with pytest.raises(SystemExit) as exit_info:
         publish.main([str(run)])
-    assert exit_info.value.code == 2
-    assert "no <!-- bench:summary -->" in capsys.readouterr().err
-    assert root.read_text() == "no markers here\n"
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert f"no <!-- bench:{block} -->" in err
+    assert [path.read_text() for path in paths] == before
 
 
 @pytest.mark.parametrize("content, says", [(None, "cannot read results file"),
@@ -122,13 +128,3 @@ def test_shakespeare_targets_name_the_iteration_count(tmp_path, monkeypatch):
     assert lines["shakespeare_char: final val loss ≤ 1.88 (3000 iterations)"] == (
         "1.8700 (PyTorch 1.8700)", True)
 
-
-def test_a_second_readme_without_its_markers_leaves_the_first_unchanged(tmp_path, readmes):
-    root, bench = readmes
-    bench.write_text("no markers here\n")
-    before = root.read_text()
-    run = tmp_path / "run.json"
-    run.write_text(json.dumps(fake_run(0.5, 0.5)))
-    with pytest.raises(SystemExit):
-        publish.main([str(run)])
-    assert root.read_text() == before and bench.read_text() == "no markers here\n"
